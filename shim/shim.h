@@ -1,0 +1,38 @@
+/*
+ * shim.h — what every interposed function needs: the export attribute, the
+ * init guard, and the real glibc table.  Exported names are listed in
+ * shim/exports.map; everything else in libgoshim is hidden.
+ */
+#ifndef GOSHIM_SHIM_H
+#define GOSHIM_SHIM_H
+
+#include <errno.h>
+#include <pthread.h>
+
+#include "../src/libc_real.h"
+#include "../src/runtime.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+/* Entry guard: initializes the runtime on first use and returns the calling
+ * program G, or NULL when the call must go to glibc (foreign thread, g0,
+ * re-entry during init). */
+static inline struct g *shim_g(void)
+{
+	if (unlikely(rt_init() != 0))
+		return NULL;
+	return getg_user();
+}
+
+/* Monotonic deadline for an absolute time on clock, or -1 on error. */
+int64_t shim_deadline(clockid_t clock, const struct timespec *abstime);
+bool shim_timespec_valid(const struct timespec *ts);
+
+/* The G behind a pthread_t, or NULL if it names no live thread. */
+static inline struct g *shim_thread(pthread_t th)
+{
+	struct g *gp = (struct g *)th;
+	return g_valid(gp) ? gp : NULL;
+}
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * sleep.c — sleeps and yields: nanosleep, clock_nanosleep, usleep, sleep,
+ * sched_yield, pthread_yield.  A G sleeps on a timer of its P and gives the
+ * M to other Gs meanwhile.
+ */
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+static int64_t rel_deadline(const struct timespec *req)
+{
+	int64_t now = nanotime();
+	if (req->tv_sec > (INT64_MAX / 4 - now) / 1000000000)
+		return INT64_MAX / 4;
+	return now + (int64_t)req->tv_sec * 1000000000 + req->tv_nsec;
+}
+
+static void yield_g(struct g *gp)
+{
+	if (sched_has_work(gp->m->p))
+		gosched();
+}
+
+SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	struct g *gp = shim_g();
+	if (!gp)
+		return real.nanosleep(req, rem);
+	if (req->tv_sec < 0 || !shim_timespec_valid(req)) {
+		errno = EINVAL;
+		return -1;
+	}
+	rt_sleep_until(rel_deadline(req));
+	return 0;
+}
+
+/* Clocks a G can sleep on with the runtime's timers; CPU-time clocks and
+ * the alarm clocks stay with the kernel. */
+static bool timer_clock(clockid_t clock)
+{
+	return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC ||
+	       clock == CLOCK_BOOTTIME || clock == CLOCK_TAI;
+}
+
+SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req,
+				struct timespec *rem)
+{
+	struct g *gp = shim_g();
+	if (clock == CLOCK_THREAD_CPUTIME_ID)
+		return EINVAL;
+	if (!gp || !timer_clock(clock))
+		return real.clock_nanosleep(clock, flags, req, rem);
+	if (!shim_timespec_valid(req) || (!(flags & TIMER_ABSTIME) && req->tv_sec < 0))
+		return EINVAL;
+	if (flags & TIMER_ABSTIME)
+		rt_sleep_until(req->tv_sec < 0 ? nanotime() : shim_deadline(clock, req));
+	else
+		rt_sleep_until(rel_deadline(req));
+	return 0;
+}
+
+SHIM_EXPORT int usleep(useconds_t usec)
+{
+	struct g *gp = shim_g();
+	if (!gp)
+		return real.usleep(usec);
+	struct timespec ts = { usec / 1000000, (long)(usec % 1000000) * 1000 };
+	rt_sleep_until(rel_deadline(&ts));
+	return 0;
+}
+
+SHIM_EXPORT unsigned int sleep(unsigned int seconds)
+{
+	struct g *gp = shim_g();
+	if (!gp)
+		return real.sleep(seconds);
+	struct timespec ts = { seconds, 0 };
+	rt_sleep_until(rel_deadline(&ts));
+	return 0;
+}
+
+SHIM_EXPORT int sched_yield(void)
+{
+	struct g *gp = shim_g();
+	if (!gp)
+		return real.sched_yield();
+	yield_g(gp);
+	return 0;
+}
+
+/* glibc's header redirects pthread_yield to sched_yield; the exported
+ * symbol still exists for programs built before that, so define it under
+ * its own assembler name. */
+SHIM_EXPORT int shim_pthread_yield(void) __asm__("pthread_yield");
+
+SHIM_EXPORT int shim_pthread_yield(void)
+{
+	return sched_yield();
+}

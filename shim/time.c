@@ -1,0 +1,34 @@
+/*
+ * time.c — conversions of POSIX timespecs onto the runtime's monotonic
+ * nanosecond clock, shared by sleeps and timed waits.
+ */
+#include "shim.h"
+
+bool shim_timespec_valid(const struct timespec *ts)
+{
+	return ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000;
+}
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	if (ts->tv_sec > INT64_MAX / 1000000000 - 1)
+		return INT64_MAX / 2;
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* An absolute time on clock, as a nanotime() deadline: the distance from
+ * now on that clock is added to now on the monotonic one.  A time already
+ * past gives a deadline already past. */
+int64_t shim_deadline(clockid_t clock, const struct timespec *abstime)
+{
+	struct timespec now;
+	if (clock_gettime(clock, &now) != 0)
+		return -1;
+	int64_t mono = nanotime();
+	int64_t left = ts_ns(abstime) - ts_ns(&now);
+	if (left < 0)
+		left = 0;
+	if (left > INT64_MAX / 4)
+		left = INT64_MAX / 4;
+	return mono + left;
+}

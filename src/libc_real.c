@@ -1,0 +1,67 @@
+/*
+ * libc_real.c — resolves the real glibc functions behind every interposed
+ * name (see libc_real.h).  dlsym(RTLD_NEXT) finds the default version of
+ * each name in the libraries after libgoshim, i.e. glibc's current ABI.
+ */
+#include <dlfcn.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libc_real.h"
+
+struct libc_real real;
+
+static void *must(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+	if (!p) {
+		rt_print("goshim: cannot resolve ");
+		rt_print(name);
+		rt_print(" in the C library\n");
+		_exit(127);
+	}
+	return p;
+}
+
+#define RESOLVE(name) (real.name = (__typeof__(real.name))must(#name))
+
+void real_init(void)
+{
+	RESOLVE(pthread_create);
+	RESOLVE(pthread_join);
+	RESOLVE(pthread_tryjoin_np);
+	RESOLVE(pthread_timedjoin_np);
+	RESOLVE(pthread_clockjoin_np);
+	RESOLVE(pthread_detach);
+	RESOLVE(pthread_exit);
+	RESOLVE(pthread_self);
+	RESOLVE(pthread_getattr_np);
+	RESOLVE(pthread_attr_getstack);
+	RESOLVE(pthread_attr_destroy);
+	RESOLVE(pthread_setname_np);
+	RESOLVE(pthread_getname_np);
+	RESOLVE(pthread_kill);
+	RESOLVE(pthread_sigqueue);
+	RESOLVE(pthread_cancel);
+	RESOLVE(pthread_setschedparam);
+	RESOLVE(pthread_getschedparam);
+	RESOLVE(pthread_setschedprio);
+	RESOLVE(pthread_setaffinity_np);
+	RESOLVE(pthread_getaffinity_np);
+	RESOLVE(pthread_getcpuclockid);
+	RESOLVE(pthread_setcancelstate);
+	RESOLVE(pthread_setcanceltype);
+	RESOLVE(pthread_testcancel);
+	RESOLVE(pthread_once);
+	RESOLVE(pthread_key_create);
+	RESOLVE(pthread_key_delete);
+	RESOLVE(pthread_getspecific);
+	RESOLVE(pthread_setspecific);
+	RESOLVE(pthread_getattr_default_np);
+	RESOLVE(pthread_setattr_default_np);
+	RESOLVE(sched_yield);
+	RESOLVE(nanosleep);
+	RESOLVE(clock_nanosleep);
+	RESOLVE(usleep);
+	RESOLVE(sleep);
+}

@@ -1,0 +1,61 @@
+/*
+ * libc_real.h — the real glibc functions goshim interposes, resolved once
+ * at init (libc_real.c is the only place that calls dlsym).  The runtime and
+ * the shim call glibc through this table whenever the caller is not a G
+ * (foreign threads, sysmon, g0) or the request is not goshim's to serve.
+ */
+#ifndef GOSHIM_LIBC_REAL_H
+#define GOSHIM_LIBC_REAL_H
+
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+struct libc_real {
+	int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	int (*pthread_join)(pthread_t, void **);
+	int (*pthread_tryjoin_np)(pthread_t, void **);
+	int (*pthread_timedjoin_np)(pthread_t, void **, const struct timespec *);
+	int (*pthread_clockjoin_np)(pthread_t, void **, clockid_t, const struct timespec *);
+	int (*pthread_detach)(pthread_t);
+	void (*pthread_exit)(void *) __attribute__((noreturn));
+	pthread_t (*pthread_self)(void);
+	int (*pthread_getattr_np)(pthread_t, pthread_attr_t *);
+	int (*pthread_attr_getstack)(const pthread_attr_t *, void **, size_t *);
+	int (*pthread_attr_destroy)(pthread_attr_t *);
+	int (*pthread_setname_np)(pthread_t, const char *);
+	int (*pthread_getname_np)(pthread_t, char *, size_t);
+	int (*pthread_kill)(pthread_t, int);
+	int (*pthread_sigqueue)(pthread_t, int, const union sigval);
+	int (*pthread_cancel)(pthread_t);
+	int (*pthread_setschedparam)(pthread_t, int, const struct sched_param *);
+	int (*pthread_getschedparam)(pthread_t, int *, struct sched_param *);
+	int (*pthread_setschedprio)(pthread_t, int);
+	int (*pthread_setaffinity_np)(pthread_t, size_t, const cpu_set_t *);
+	int (*pthread_getaffinity_np)(pthread_t, size_t, cpu_set_t *);
+	int (*pthread_getcpuclockid)(pthread_t, clockid_t *);
+	int (*pthread_setcancelstate)(int, int *);
+	int (*pthread_setcanceltype)(int, int *);
+	void (*pthread_testcancel)(void);
+	int (*pthread_once)(pthread_once_t *, void (*)(void));
+	int (*pthread_key_create)(pthread_key_t *, void (*)(void *));
+	int (*pthread_key_delete)(pthread_key_t);
+	void *(*pthread_getspecific)(pthread_key_t);
+	int (*pthread_setspecific)(pthread_key_t, const void *);
+	int (*pthread_getattr_default_np)(pthread_attr_t *);
+	int (*pthread_setattr_default_np)(const pthread_attr_t *);
+	int (*sched_yield)(void);
+	int (*nanosleep)(const struct timespec *, struct timespec *);
+	int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
+	int (*usleep)(useconds_t);
+	unsigned (*sleep)(unsigned);
+};
+
+extern struct libc_real real RT_HIDDEN;
+
+/* Fills the table; a missing symbol is a message and _exit(127). */
+void real_init(void);
+
+#endif

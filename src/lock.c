@@ -1,0 +1,108 @@
+/*
+ * lock.c — runtime mutexes and notes on raw futexes (Go's lock_futex.go).
+ *
+ * These never call goshim's own pthread functions nor the program's: they
+ * must work on g0, in sysmon, on foreign threads and during init.  A runtime
+ * lock is held only across short sections that never park, so blocking the
+ * kernel thread on contention is correct (the holder is running).
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
+#define LOCK_SPIN 100
+
+int rt_futex_wait(_Atomic uint32_t *addr, uint32_t val, const struct timespec *rel)
+{
+	if (syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, rel, NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int rt_futex_wake(_Atomic uint32_t *addr, int n)
+{
+	long r = syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+	return r < 0 ? -errno : (int)r;
+}
+
+static inline void cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+void lock(struct rt_lock *l)
+{
+	uint32_t v = UNLOCKED;
+
+	if (likely(atomic_compare_exchange_strong_explicit(&l->key, &v, LOCKED,
+			memory_order_acquire, memory_order_relaxed)))
+		return;
+	int saved = errno;
+	for (int i = 0; i < LOCK_SPIN; i++) {
+		v = UNLOCKED;
+		if (atomic_load_explicit(&l->key, memory_order_relaxed) == UNLOCKED &&
+		    atomic_compare_exchange_weak_explicit(&l->key, &v, LOCKED,
+				memory_order_acquire, memory_order_relaxed))
+			goto out;
+		cpu_relax();
+	}
+	/* Mark contended; whoever unlocks from CONTENDED wakes one sleeper. */
+	while (atomic_exchange_explicit(&l->key, CONTENDED, memory_order_acquire) != UNLOCKED)
+		rt_futex_wait(&l->key, CONTENDED, NULL);
+out:
+	errno = saved;
+}
+
+void unlock(struct rt_lock *l)
+{
+	if (atomic_exchange_explicit(&l->key, UNLOCKED, memory_order_release) == CONTENDED) {
+		int saved = errno;
+		rt_futex_wake(&l->key, 1);
+		errno = saved;
+	}
+}
+
+void note_clear(struct note *n)
+{
+	atomic_store_explicit(&n->key, 0, memory_order_relaxed);
+}
+
+void note_wakeup(struct note *n)
+{
+	uint32_t old = atomic_exchange_explicit(&n->key, 1, memory_order_release);
+	rt_assert(old == 0, "note_wakeup: double wakeup");
+	int saved = errno;
+	rt_futex_wake(&n->key, 1);
+	errno = saved;
+}
+
+void note_sleep(struct note *n)
+{
+	int saved = errno;
+	while (atomic_load_explicit(&n->key, memory_order_acquire) == 0)
+		rt_futex_wait(&n->key, 0, NULL);
+	errno = saved;
+}
+
+bool note_tsleep(struct note *n, int64_t ns)
+{
+	if (ns < 0) {
+		note_sleep(n);
+		return true;
+	}
+	int saved = errno;
+	int64_t deadline = nanotime() + ns;
+	while (atomic_load_explicit(&n->key, memory_order_acquire) == 0) {
+		int64_t left = deadline - nanotime();
+		if (left <= 0)
+			break;
+		struct timespec ts = { left / 1000000000, left % 1000000000 };
+		rt_futex_wait(&n->key, 0, &ts);
+	}
+	errno = saved;
+	return atomic_load_explicit(&n->key, memory_order_acquire) != 0;
+}

@@ -1,0 +1,497 @@
+/*
+ * proc.c — life cycle of Gs, Ms and Ps: runtime init (the main thread
+ * becomes G1 on M0), G creation and exit, the free-G lists, M creation.
+ *
+ * G structs live in one reserved, lazily committed array (gslab) and are
+ * never returned to the OS, as in Go: a pthread_t is a G's address, and
+ * checking a pthread_t is a range and status check, never a dereference of
+ * freed memory.  A dead G keeps its stack while it waits in a free list, so
+ * creating a thread of the usual size reuses both at once.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "libc_real.h"
+#include "runtime.h"
+
+struct schedt sched;
+struct p **allp;
+int32_t gomaxprocs;
+_Atomic(struct m *) allm;
+_Atomic int32_t mcount;
+__thread struct g *g_cur __attribute__((tls_model("initial-exec")));
+
+/* ---------------------------------------------------------------- allocation */
+
+static struct rt_lock alloc_lock;
+static char *alloc_cur, *alloc_end;
+
+/* Bump allocator for runtime objects (Ms, Ps, g0s): mmap'd, zeroed, never
+ * freed, and never the program's malloc (contract 6 of DESIGN.md). */
+void *rt_alloc(size_t size)
+{
+	size = (size + 63) & ~(size_t)63;
+	lock(&alloc_lock);
+	if ((size_t)(alloc_end - alloc_cur) < size) {
+		size_t chunk = size > (1u << 20) ? size : (1u << 20);
+		char *p = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			rt_throw("rt_alloc: out of memory");
+		alloc_cur = p;
+		alloc_end = p + chunk;
+	}
+	void *r = alloc_cur;
+	alloc_cur += size;
+	unlock(&alloc_lock);
+	return r;
+}
+
+/* ---------------------------------------------------------------- allgs */
+
+#define GSLAB_MAX (4u << 20) /* Gs ever alive at once, virtual reservation */
+
+static struct g *gslab;            /* immutable after init */
+static _Atomic uint32_t gslab_len; /* Gs handed out; only grows */
+
+static struct g *allocg(void)
+{
+	uint32_t i = atomic_fetch_add(&gslab_len, 1);
+	if (i >= GSLAB_MAX) {
+		atomic_fetch_sub(&gslab_len, 1);
+		return NULL;
+	}
+	struct g *gp = &gslab[i];
+	gp->join_state = J_FREE;
+	return gp;
+}
+
+bool g_valid(const struct g *gp)
+{
+	uintptr_t off = (uintptr_t)gp - (uintptr_t)gslab;
+	if ((uintptr_t)gp < (uintptr_t)gslab || off % sizeof(struct g) != 0 ||
+	    off / sizeof(struct g) >= atomic_load(&gslab_len))
+		return false;
+	return atomic_load(&gp->join_state) != J_FREE && !gp->is_g0;
+}
+
+uint32_t allg_count(void)
+{
+	return atomic_load(&gslab_len);
+}
+
+struct g *allg_at(uint32_t i)
+{
+	return &gslab[i];
+}
+
+/* ---------------------------------------------------------------- free Gs */
+
+/* Puts a dead G, with its stack, on pp's free list (global when pp is
+ * NULL); half of a full local list moves to the global one. */
+static void gfput(struct p *pp, struct g *gp)
+{
+	if (!gp->stack.owned)
+		gp->stack = (struct stack){ 0 };
+	if (!pp) {
+		lock(&sched.gflock);
+		gp->schedlink = sched.gfree;
+		sched.gfree = gp;
+		sched.ngfree++;
+		unlock(&sched.gflock);
+		return;
+	}
+	gp->schedlink = pp->gfree;
+	pp->gfree = gp;
+	if (++pp->gfreecnt < GFREE_LOCAL_MAX)
+		return;
+	lock(&sched.gflock);
+	while (pp->gfreecnt > GFREE_LOCAL_MAX / 2) {
+		struct g *g1 = pp->gfree;
+		pp->gfree = g1->schedlink;
+		pp->gfreecnt--;
+		g1->schedlink = sched.gfree;
+		sched.gfree = g1;
+		sched.ngfree++;
+	}
+	unlock(&sched.gflock);
+}
+
+static struct g *gfget(struct p *pp)
+{
+	struct g *gp;
+	if (!pp) {
+		lock(&sched.gflock);
+		gp = sched.gfree;
+		if (gp) {
+			sched.gfree = gp->schedlink;
+			sched.ngfree--;
+		}
+		unlock(&sched.gflock);
+		return gp;
+	}
+	if (!pp->gfree && sched.ngfree > 0) {
+		lock(&sched.gflock);
+		while (pp->gfreecnt < GFREE_LOCAL_MAX / 2 && sched.gfree) {
+			struct g *g1 = sched.gfree;
+			sched.gfree = g1->schedlink;
+			sched.ngfree--;
+			g1->schedlink = pp->gfree;
+			pp->gfree = g1;
+			pp->gfreecnt++;
+		}
+		unlock(&sched.gflock);
+	}
+	gp = pp->gfree;
+	if (gp) {
+		pp->gfree = gp->schedlink;
+		pp->gfreecnt--;
+	}
+	return gp;
+}
+
+static struct p *current_p(void)
+{
+	struct g *me = getg();
+	return (me && me->m) ? me->m->p : NULL;
+}
+
+void g_reap(struct g *gp)
+{
+	atomic_store(&gp->join_state, J_FREE);
+	gfput(current_p(), gp);
+}
+
+/* ---------------------------------------------------------------- stacks */
+
+static size_t default_stack;   /* bytes, as glibc's __default_pthread_attr */
+static size_t page;
+
+size_t default_stack_size(void)
+{
+	return default_stack;
+}
+
+void set_default_stack_size(size_t sz)
+{
+	default_stack = sz;
+}
+
+static void init_default_stack(void)
+{
+	struct rlimit rl;
+	page = (size_t)sysconf(_SC_PAGESIZE);
+	if (getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		default_stack = STACK_DEFAULT_BYTES;
+	else if (rl.rlim_cur < (rlim_t)16384)
+		default_stack = 16384;
+	else
+		default_stack = (rl.rlim_cur + page - 1) & ~(page - 1);
+}
+
+/* ---------------------------------------------------------------- G start/exit */
+
+static void g_start(void *arg)
+{
+	struct g *gp = arg;
+	errno = 0;
+	goexit(gp->start(gp->arg));
+}
+
+static void reset_g(struct g *gp)
+{
+	gp->retval = NULL;
+	gp->waitreason = WAIT_NONE;
+	gp->cleanup = NULL;
+	gp->exiting = false;
+	gp->cancel_state = PTHREAD_CANCEL_ENABLE;
+	gp->cancel_type = PTHREAD_CANCEL_DEFERRED;
+	gp->affinity = NULL;
+	gp->affinity_size = 0;
+	atomic_store(&gp->joiner, NULL);
+	gp->saved_errno = 0;
+}
+
+int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t *out)
+{
+	struct p *pp = current_p();
+	size_t size = a->stack_size ? a->stack_size : default_stack;
+	size_t guard = (a->guard_size + page - 1) & ~(page - 1);
+
+	struct g *gp = gfget(pp);
+	if (!gp && !(gp = allocg()))
+		return -EAGAIN;
+	if (gp->stack.lo && (a->stack_addr ||
+	    (size_t)(gp->stack.hi - gp->stack.lo) + gp->stack.guard != ((size + page - 1) & ~(page - 1)) ||
+	    gp->stack.guard != guard))
+		stack_free(&gp->stack);
+	if (a->stack_addr) {
+		gp->stack = (struct stack){
+			.lo = (char *)a->stack_addr - a->stack_size,
+			.hi = a->stack_addr, .guard = 0, .owned = false };
+	} else if (!gp->stack.lo) {
+		int err = stack_alloc(&gp->stack, size, guard);
+		if (err) {
+			gp->stack = (struct stack){ 0 };
+			gfput(pp, gp);
+			return err == -EINVAL ? -EINVAL : -EAGAIN;
+		}
+	}
+
+	reset_g(gp);
+	gp->start = start;
+	gp->arg = arg;
+	gp->goid = atomic_fetch_add(&sched.goidgen, 1) + 1;
+	struct g *me = getg_user();
+	gp->creator = me ? me->goid : 0;
+	gp->guard_size = guard;
+	gp->req_stack_size = a->stack_size;
+	if (a->explicit_sched) {
+		gp->sched_policy = a->sched_policy;
+		gp->sched_param = a->sched_param;
+	} else if (me) {
+		gp->sched_policy = me->sched_policy;
+		gp->sched_param = me->sched_param;
+	} else {
+		gp->sched_policy = SCHED_OTHER;
+		gp->sched_param.sched_priority = 0;
+	}
+	/* Linux: a new thread starts with its creator's name. */
+	if (me)
+		memcpy(gp->name, me->name, sizeof gp->name);
+	if (a->affinity && a->affinity_size) {
+		gp->affinity = malloc(a->affinity_size);
+		if (gp->affinity) {
+			memcpy(gp->affinity, a->affinity, a->affinity_size);
+			gp->affinity_size = a->affinity_size;
+		}
+	}
+	rt_ctx_make(&gp->ctx, gp->stack.hi, g_start, gp);
+	atomic_store(&gp->join_state, a->detached ? J_DETACHED : J_JOINABLE);
+	atomic_fetch_add(&sched.nthreads, 1);
+	atomic_store(&gp->status, G_RUNNABLE);
+	/* The ID is stored before the thread can run, as glibc does. */
+	*out = (uintptr_t)gp;
+
+	if (pp) {
+		runq_put(pp, gp, true);
+	} else {
+		lock(&sched.lock);
+		globrunq_put(gp);
+		unlock(&sched.lock);
+	}
+	wake_p();
+	return 0;
+}
+
+/* On g0: the G is dead; hand it to its joiner or to the free list. */
+static struct g *goexit0(struct g *gp)
+{
+	struct m *mp = getg()->m;
+	atomic_store(&gp->status, G_DEAD);
+	mp->curg = NULL;
+	gp->m = NULL;
+	if (gp->affinity) {
+		free(gp->affinity);
+		gp->affinity = NULL;
+	}
+	uint32_t js = J_JOINABLE;
+	if (atomic_compare_exchange_strong(&gp->join_state, &js, J_EXITED))
+		sema_wake(&gp->join_state, INT_MAX);
+	else
+		g_reap(gp); /* detached */
+	return NULL;
+}
+
+void goexit(void *retval)
+{
+	struct g *gp = getg_user();
+	gp->retval = retval;
+	tsd_run_destructors(&gp->tsd);
+	/* The last thread to end ends the process, as when main returns. */
+	if (atomic_fetch_sub(&sched.nthreads, 1) == 1)
+		exit(0);
+	mcall(goexit0, NULL);
+	rt_throw("goexit: dead G resumed");
+}
+
+/* ---------------------------------------------------------------- Ms */
+
+static void m_name(struct m *mp)
+{
+	char name[16];
+	const char *digits = "0123456789";
+	char num[24];
+	int n = 0;
+	int64_t v = mp->id;
+	do {
+		num[n++] = digits[v % 10];
+		v /= 10;
+	} while (v && n < 20);
+	strcpy(name, "goshim-m");
+	size_t len = strlen(name);
+	while (n > 0 && len < sizeof name - 1)
+		name[len++] = num[--n];
+	name[len] = 0;
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
+static void m_link(struct m *mp)
+{
+	struct m *head = atomic_load(&allm);
+	do {
+		mp->alllink = head;
+	} while (!atomic_compare_exchange_weak(&allm, &head, mp));
+	atomic_fetch_add(&mcount, 1);
+}
+
+static struct m *allocm(void)
+{
+	struct m *mp = rt_alloc(sizeof *mp);
+	mp->g0 = rt_alloc(sizeof(struct g));
+	mp->g0->is_g0 = true;
+	mp->g0->m = mp;
+	lock(&sched.lock);
+	mp->id = sched.mnext++;
+	unlock(&sched.lock);
+	mp->fastrand = (uint32_t)(mp->id * 2654435761u) | 1;
+	return mp;
+}
+
+static void *mstart(void *arg)
+{
+	struct m *mp = arg;
+	g_cur = mp->g0;
+	mp->tid = (int)syscall(SYS_gettid);
+	m_name(mp);
+	struct p *pp = mp->nextp;
+	mp->nextp = NULL;
+	acquire_p(pp);
+	sched_loop(mp);
+}
+
+/* Starts a new M that will run with pp, spinning or not.  Returns NULL if
+ * the kernel thread could not be created. */
+struct m *newm(struct p *pp, bool spinning)
+{
+	struct m *mp = allocm();
+	mp->nextp = pp;
+	mp->spinning = spinning;
+	m_link(mp);
+	pthread_t th;
+	int err = real.pthread_create(&th, NULL, mstart, mp);
+	if (err) {
+		atomic_fetch_sub(&mcount, 1);
+		return NULL;
+	}
+	return mp;
+}
+
+/* ---------------------------------------------------------------- init */
+
+static void m0_g0_main(void *arg)
+{
+	sched_loop(arg);
+}
+
+static void init_main_g(struct m *m0)
+{
+	struct g *g1 = allocg();
+	pthread_attr_t attr;
+	void *addr = NULL;
+	size_t size = 0;
+
+	g1->goid = atomic_fetch_add(&sched.goidgen, 1) + 1;
+	if (real.pthread_getattr_np(real.pthread_self(), &attr) == 0) {
+		real.pthread_attr_getstack(&attr, &addr, &size);
+		real.pthread_attr_destroy(&attr);
+	}
+	g1->stack = (struct stack){ .lo = addr, .hi = (char *)addr + size,
+				    .guard = 0, .owned = false };
+	reset_g(g1);
+	g1->guard_size = page;
+	g1->sched_policy = SCHED_OTHER;
+	prctl(PR_GET_NAME, g1->name, 0, 0, 0);
+	atomic_store(&g1->join_state, J_JOINABLE);
+	atomic_store(&g1->status, G_RUNNING);
+	g1->m = m0;
+	m0->curg = g1;
+	atomic_store(&sched.nthreads, 1);
+	g_cur = g1;
+}
+
+static int init_once(void)
+{
+	real_init();
+	init_default_stack();
+	gslab = mmap(NULL, (size_t)GSLAB_MAX * sizeof(struct g), PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (gslab == MAP_FAILED)
+		rt_throw("rt_init: cannot reserve the G table");
+	env_parse();
+	sched.starttime = nanotime();
+	atomic_store(&sched.lastpoll, sched.starttime);
+	if (netpoll_init() != 0)
+		rt_throw("rt_init: cannot create the netpoller");
+
+	allp = rt_alloc(sizeof(struct p *) * (size_t)gomaxprocs);
+	for (int32_t i = 0; i < gomaxprocs; i++) {
+		struct p *pp = rt_alloc(sizeof *pp);
+		pp->id = i;
+		allp[i] = pp;
+	}
+	struct m *m0 = allocm();
+	m0->tid = (int)syscall(SYS_gettid);
+	if (stack_alloc(&m0->g0->stack, 256 << 10, page) != 0)
+		rt_throw("rt_init: no stack for m0's g0");
+	rt_ctx_make(&m0->g0->ctx, m0->g0->stack.hi, m0_g0_main, m0);
+	m_link(m0);
+	init_main_g(m0);
+	acquire_p(allp[0]);
+	lock(&sched.lock);
+	for (int32_t i = gomaxprocs - 1; i >= 1; i--)
+		pidle_put(allp[i]);
+	unlock(&sched.lock);
+	if (godebug.schedtrace > 0)
+		sysmon_start();
+	return 0;
+}
+
+/* 0: not started, 1: running, 2: done. */
+static _Atomic uint32_t init_state;
+static _Atomic int init_tid;
+
+/* Initializes the runtime once; returns 0 when ready, -EBUSY when called
+ * again from inside initialization on the initializing thread (the caller
+ * then goes to the real libc function). */
+int rt_init(void)
+{
+	if (likely(atomic_load_explicit(&init_state, memory_order_acquire) == 2))
+		return 0;
+	uint32_t z = 0;
+	if (atomic_compare_exchange_strong(&init_state, &z, 1)) {
+		atomic_store(&init_tid, (int)syscall(SYS_gettid));
+		init_once();
+		atomic_store_explicit(&init_state, 2, memory_order_release);
+		rt_futex_wake(&init_state, INT_MAX);
+		return 0;
+	}
+	if (atomic_load(&init_tid) == (int)syscall(SYS_gettid))
+		return -EBUSY;
+	while (atomic_load_explicit(&init_state, memory_order_acquire) != 2)
+		rt_futex_wait(&init_state, 1, NULL);
+	return 0;
+}
+
+__attribute__((constructor(101))) static void goshim_ctor(void)
+{
+	rt_init();
+}

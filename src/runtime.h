@@ -1,0 +1,445 @@
+/*
+ * runtime.h — the goshim runtime in one header, as Go's runtime2.go.
+ *
+ * struct g (a program thread), struct m (a kernel thread), struct p (the
+ * right to run one G), struct schedt sched (global state), the state enums,
+ * then prototypes grouped by subsystem, tunables last.  The concepts and the
+ * protocols named in comments here are explained at the top of sched.c.
+ *
+ * Every field says what protects it: "sched.lock", "owner" (only the M
+ * holding the P, or only the G itself, touches it), "atomic", or "immutable"
+ * (written before the object is published).
+ */
+#ifndef GOSHIM_RUNTIME_H
+#define GOSHIM_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+
+#define RT_HIDDEN __attribute__((visibility("hidden")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---------------------------------------------------------------- locks */
+
+/* A runtime mutex on a raw futex (0 unlocked, 1 locked, 2 contended).  Held
+ * only for short, non-blocking sections; never across a park.  Usable from
+ * Gs, g0, sysmon and foreign threads alike.  Ranks: src/lockrank.h. */
+struct rt_lock {
+	_Atomic uint32_t key;
+};
+
+/* A one-shot wake-up for one sleeping kernel thread (Go's note). */
+struct note {
+	_Atomic uint32_t key;
+};
+
+void lock(struct rt_lock *l);
+void unlock(struct rt_lock *l);
+void note_clear(struct note *n);
+void note_wakeup(struct note *n);
+void note_sleep(struct note *n);
+/* Sleeps until woken or ns elapse; returns true if woken. */
+bool note_tsleep(struct note *n, int64_t ns);
+
+/* Raw futex helpers (private futexes). */
+int rt_futex_wait(_Atomic uint32_t *addr, uint32_t val, const struct timespec *rel);
+int rt_futex_wake(_Atomic uint32_t *addr, int n);
+
+/* ---------------------------------------------------------------- arch */
+
+/* A suspended execution context: the saved stack pointer; the rest lives on
+ * that stack (see src/arch/x86_64/switch.S). */
+struct ctx {
+	void *sp;
+};
+
+void rt_ctx_switch(struct ctx *save, const struct ctx *load);
+void rt_ctx_entry(void);
+void rt_call_on_stack(void *arg, void (*fn)(void *), void *stack_top);
+/* Prepares ctx so that switching to it runs fn(arg) on [lo, hi). */
+void rt_ctx_make(struct ctx *c, void *stack_hi, void (*fn)(void *), void *arg);
+
+/* ---------------------------------------------------------------- stacks */
+
+struct stack {
+	char *lo;       /* lowest usable byte (just above the guard) */
+	char *hi;       /* one past the highest usable byte */
+	size_t guard;   /* bytes of PROT_NONE below lo */
+	bool owned;     /* mapped by goshim (false: the program's own stack) */
+};
+
+/* Maps a stack of size bytes in all (rounded up to pages), the lowest guard
+ * bytes of it PROT_NONE.  Returns 0, -EINVAL (guard >= size) or -EAGAIN.
+ * Reuses cached stacks of the same size and guard. */
+int stack_alloc(struct stack *s, size_t size, size_t guard);
+void stack_free(struct stack *s);
+/* Returns cached stacks unused for longer than max_idle_ns to the OS. */
+void stack_scavenge(int64_t now, int64_t max_idle_ns);
+/* Number of stacks in the cache (diagnostics, tests). */
+size_t stack_cache_count(void);
+void stack_cache_flush(void);
+
+/* ---------------------------------------------------------------- timers */
+
+enum {
+	TIMER_IDLE,     /* not in any heap */
+	TIMER_WAITING,  /* in pp->timers */
+	TIMER_RUNNING,  /* popped, its function is running */
+};
+
+/* A timer fires f(t) on some M holding a P, no runtime lock held, once
+ * when <= nanotime().  The timer lives in the memory of its owner (often the
+ * stack of a parked G): timer_del waits out a running f, so after timer_del
+ * returns the memory may go. */
+struct timer {
+	int64_t when;                   /* protected by pp->timers_lock */
+	int32_t idx;                    /* heap index; pp->timers_lock */
+	_Atomic int32_t state;          /* TIMER_*; writes under pp->timers_lock */
+	struct p *pp;                   /* heap it is in or was last in */
+	void (*f)(struct timer *t);     /* immutable while queued */
+	void *arg;                      /* for f */
+};
+
+/* A 4-ary min-heap of timers ordered by when. */
+struct timer_heap {
+	struct timer **v;
+	int32_t len;
+	int32_t cap;
+};
+
+int timer_heap_push(struct timer_heap *h, struct timer *t);
+struct timer *timer_heap_pop(struct timer_heap *h);
+void timer_heap_remove(struct timer_heap *h, struct timer *t);
+static inline struct timer *timer_heap_top(const struct timer_heap *h)
+{
+	return h->len ? h->v[0] : NULL;
+}
+
+void timer_add(struct p *pp, struct timer *t);
+/* Removes t if still queued; returns true if it will not fire.  Waits while
+ * its function runs. */
+bool timer_del(struct timer *t);
+/* Runs pp's expired timers; returns the next pending when (0: none). */
+int64_t timers_check(struct p *pp, int64_t now, bool *ran);
+/* Earliest pending when of pp's heap, 0 if none (racy read allowed). */
+int64_t timers_next(struct p *pp);
+
+/* ---------------------------------------------------------------- G, M, P */
+
+/* Numbered as Go's _Gidle.._Gdead so schedtrace output reads the same. */
+enum gstatus {
+	G_IDLE = 0,     /* just allocated */
+	G_RUNNABLE = 1, /* on a run queue */
+	G_RUNNING = 2,  /* on an M with a P */
+	G_SYSCALL = 3,  /* in a blocking system call (hand-off: later step) */
+	G_WAITING = 4,  /* parked */
+	G_DEAD = 6,     /* exited */
+};
+
+enum wait_reason {
+	WAIT_NONE,
+	WAIT_SLEEP,
+	WAIT_JOIN,
+	WAIT_ONCE,
+	WAIT_SEMA,
+	WAIT_YIELD,
+	WAIT_NREASONS,
+};
+
+/* Join life cycle of a G (gp->join_state, atomic). */
+enum {
+	J_JOINABLE,
+	J_DETACHED,
+	J_EXITED,     /* exited, joinable: waits for pthread_join */
+	J_FREE,       /* reaped: stale pthread_t values get ESRCH */
+};
+
+#define TSD_INLINE 32
+#define TSD_BLOCKS 32 /* TSD_INLINE * TSD_BLOCKS >= PTHREAD_KEYS_MAX */
+
+struct tsd_slot {
+	uintptr_t seq;  /* key sequence number when data was set */
+	void *data;
+};
+
+/* Thread-specific data of one thread; owner only. */
+struct tsd {
+	struct tsd_slot inl[TSD_INLINE];
+	struct tsd_slot *blk[TSD_BLOCKS];  /* lazily malloc'd, kept on reuse */
+	bool used;                         /* any slot set since last clear */
+};
+
+/* Per-G C cleanup buffers (pthread_cleanup_push without exceptions). */
+struct cleanup_buf;
+
+struct g {
+	struct ctx ctx;                 /* owner, or the M switching it */
+	struct stack stack;             /* immutable while alive */
+	_Atomic int32_t status;         /* enum gstatus */
+	struct m *m;                    /* M running it; owner */
+	struct g *schedlink;            /* run queue / free list link */
+	uint64_t goid;                  /* immutable while alive */
+	int saved_errno;                /* errno across switches; owner */
+
+	void *(*start)(void *);         /* immutable */
+	void *arg;
+	void *retval;
+	_Atomic uint32_t join_state;    /* J_*: futex word for joiners */
+	_Atomic(struct g *) joiner;     /* the one G allowed to join */
+	uint64_t creator;               /* goid of the creating G, 0 if none */
+
+	enum wait_reason waitreason;    /* owner, read racily by traces */
+	int64_t waitsince;              /* ns, when it parked */
+
+	struct timer sleep_timer;       /* for sleeps; owner */
+
+	/* pthread attributes as created or changed later; owner or creator. */
+	size_t guard_size;
+	size_t req_stack_size;          /* what the attr asked (0: default) */
+	int sched_policy;
+	struct sched_param sched_param;
+	cpu_set_t *affinity;            /* NULL: process mask */
+	size_t affinity_size;
+	int cancel_state, cancel_type;
+	char name[16];
+
+	struct tsd tsd;
+	struct cleanup_buf *cleanup;    /* top of the cleanup chain */
+	bool exiting;                   /* in pthread_exit's unwind */
+	bool is_g0;                     /* immutable */
+
+	struct g *alllink;              /* allgs list; allglock */
+};
+
+#define RUNQ_SIZE 256
+
+enum pstatus {
+	P_IDLE,
+	P_RUNNING,
+	P_SYSCALL,
+};
+
+struct p {
+	int32_t id;                     /* immutable */
+	_Atomic int32_t status;         /* P_*; sched.lock for idle transitions */
+	struct m *m;                    /* owner M, NULL when idle */
+	struct p *link;                 /* sched.pidle; sched.lock */
+	uint32_t schedtick;             /* owner; read racily by sysmon */
+	uint32_t syscalltick;           /* owner */
+
+	/* Local run queue: lock-free, single producer (owner), many consumers
+	 * (owner and stealers), as in Go. */
+	_Atomic uint32_t runqhead;
+	_Atomic uint32_t runqtail;
+	_Atomic(struct g *) runq[RUNQ_SIZE];
+	/* The G to run next, ahead of runq: keeps a producer/consumer pair on
+	 * one P.  Set by owner, taken by owner or stealers (CAS). */
+	_Atomic(struct g *) runnext;
+
+	struct g *gfree;                /* dead Gs with stacks; owner */
+	int32_t gfreecnt;
+
+	struct rt_lock timers_lock;
+	struct timer_heap timers;       /* timers_lock */
+	_Atomic int64_t timer0when;     /* timers' earliest when, 0: none */
+};
+
+struct m {
+	int64_t id;                     /* immutable */
+	struct g *g0;                   /* scheduler context; immutable */
+	struct g *curg;                 /* G running now; owner */
+	struct p *p;                    /* P held; owner */
+	struct p *nextp;                /* P handed over by start_m */
+	bool spinning;                  /* owner; counted in sched.nmspinning */
+	struct note park;               /* stop_m sleeps here */
+	struct m *schedlink;            /* sched.midle; sched.lock */
+	struct m *alllink;              /* allm; immutable once published */
+	uint32_t fastrand;              /* owner */
+	int tid;                        /* kernel thread id */
+
+	/* Work handed to g0 by mcall: run fn(gp) on g0 before scheduling.
+	 * fn returns a G to run at once, or NULL to schedule. */
+	struct g *(*mcall_fn)(struct g *gp);
+	struct g *mcall_gp;
+	void *mcall_arg;
+};
+
+struct schedt {
+	struct rt_lock lock;            /* lockrank: see lockrank.h */
+
+	_Atomic uint64_t goidgen;
+	int64_t mnext;                  /* next M id; sched.lock */
+
+	struct m *midle;                /* idle Ms; sched.lock */
+	int32_t nmidle;                 /* sched.lock */
+	struct p *pidle;                /* idle Ps; sched.lock */
+	_Atomic int32_t npidle;         /* writes under sched.lock */
+	_Atomic int32_t nmspinning;     /* spinning Ms */
+
+	struct g *runqhead, *runqtail;  /* global run queue; sched.lock */
+	_Atomic int32_t runqsize;       /* writes under sched.lock */
+
+	struct rt_lock gflock;          /* global free Gs */
+	struct g *gfree;
+	int32_t ngfree;
+
+	/* 0 while some M blocks in netpoll, else the time of the last poll. */
+	_Atomic int64_t lastpoll;
+	/* when the blocked poller will wake up by itself (0: never). */
+	_Atomic int64_t polluntil;
+
+	_Atomic int32_t nthreads;       /* program threads (Gs) not yet exited */
+	int64_t starttime;              /* ns at init */
+};
+
+extern struct schedt sched RT_HIDDEN;
+extern struct p **allp RT_HIDDEN;
+extern int32_t gomaxprocs RT_HIDDEN;
+extern _Atomic(struct m *) allm RT_HIDDEN;
+extern _Atomic int32_t mcount RT_HIDDEN;
+
+/* The G running on this kernel thread: a program G, an M's g0, or NULL on a
+ * thread goshim does not manage.  Initial-exec TLS: the library is preloaded. */
+extern __thread struct g *g_cur __attribute__((tls_model("initial-exec"))) RT_HIDDEN;
+
+static inline struct g *getg(void)
+{
+	return g_cur;
+}
+
+/* The calling program G, or NULL on g0, foreign threads and before init. */
+static inline struct g *getg_user(void)
+{
+	struct g *gp = g_cur;
+	return (gp && !gp->is_g0) ? gp : NULL;
+}
+
+/* ---------------------------------------------------------------- time */
+
+static inline int64_t nanotime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---------------------------------------------------------------- runq */
+
+void runq_put(struct p *pp, struct g *gp, bool next);
+struct g *runq_get(struct p *pp, bool *inherit_time);
+struct g *runq_steal(struct p *pp, struct p *victim, bool steal_runnext);
+bool runq_empty(struct p *pp);
+uint32_t runq_size(struct p *pp);
+void globrunq_put(struct g *gp);           /* sched.lock held */
+void globrunq_put_batch(struct g *head, struct g *tail, int32_t n); /* sched.lock held */
+struct g *globrunq_get(struct p *pp, int32_t max);           /* sched.lock held */
+
+/* ---------------------------------------------------------------- sched */
+
+/* Parks the running G.  On g0, after the G's context is saved, unlockf(gp,
+ * arg) runs; if it returns false the G resumes at once. */
+void park(bool (*unlockf)(struct g *gp, void *arg), void *arg, enum wait_reason reason);
+/* Makes a parked G runnable; legal with or without a P. */
+void ready(struct g *gp);
+/* Puts the running G at the back of its P's queue and runs another. */
+void gosched(void);
+/* Switches to g0 and runs fn(gp) there (Go's mcall). */
+void mcall(struct g *(*fn)(struct g *gp), void *arg);
+void wake_p(void);
+void sched_loop(struct m *mp) __attribute__((noreturn));
+bool sched_has_work(struct p *pp);
+
+/* ---------------------------------------------------------------- proc */
+
+struct g_attr {
+	size_t stack_size;   /* usable bytes; 0 = default */
+	size_t guard_size;
+	void *stack_addr;    /* program-provided stack top, or NULL */
+	bool detached;
+	int sched_policy;
+	struct sched_param sched_param;
+	bool explicit_sched;
+	const cpu_set_t *affinity;
+	size_t affinity_size;
+	const sigset_t *sigmask;
+};
+
+int rt_init(void);
+/* Creates a G running start(arg); returns 0 or -EAGAIN/-EINVAL. */
+int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t *out);
+/* Ends the calling G with retval; runs TSD destructors first. */
+void goexit(void *retval) __attribute__((noreturn));
+/* Reaps a joined or detached dead G into the free lists. */
+void g_reap(struct g *gp);
+bool g_valid(const struct g *gp);
+size_t default_stack_size(void);
+void set_default_stack_size(size_t sz);
+struct m *newm(struct p *pp, bool spinning);
+void sysmon_start(void);
+void acquire_p(struct p *pp);
+struct p *release_p(void);
+void pidle_put(struct p *pp);                /* sched.lock held */
+uint32_t allg_count(void);
+struct g *allg_at(uint32_t i);
+void env_parse(void);
+void tsd_run_destructors(struct tsd *t);
+int tsd_key_create(unsigned *key, void (*destr)(void *));
+int tsd_key_delete(unsigned key);
+void *tsd_get(unsigned key);
+int tsd_set(unsigned key, const void *value);
+
+/* ---------------------------------------------------------------- sema */
+
+/* Address-keyed wait queues (Go's semtable), with futex semantics: a G
+ * waits on a 32-bit word while it holds val.  Callers without a G (foreign
+ * threads, g0) block the kernel thread instead. */
+int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_reason r);
+int sema_wake(_Atomic uint32_t *addr, int n);
+
+/* ---------------------------------------------------------------- sleep */
+
+/* Parks the calling G until nanotime() >= when. */
+void rt_sleep_until(int64_t when);
+
+/* ---------------------------------------------------------------- netpoll */
+
+int netpoll_init(void);
+bool netpoll_inited(void);
+/* Blocks up to delay ns (<0: forever, 0: poll); returns Gs made ready. */
+struct g *netpoll(int64_t delay);
+void netpoll_break(void);
+
+/* ---------------------------------------------------------------- debug */
+
+struct godebug {
+	int32_t schedtrace;   /* ms, 0 = off */
+	bool scheddetail;
+};
+extern struct godebug godebug RT_HIDDEN;
+
+void schedtrace(bool detailed);
+void rt_throw(const char *msg) __attribute__((noreturn));
+void rt_print(const char *s);
+void rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *rt_alloc(size_t size);   /* zeroed, never freed, no malloc */
+
+#define rt_assert(cond, msg) do { if (unlikely(!(cond))) rt_throw(msg); } while (0)
+
+/* ---------------------------------------------------------------- tunables */
+
+#define GFREE_LOCAL_MAX 64           /* dead Gs cached per P */
+#define STACK_DEFAULT_BYTES (2u << 20)  /* when RLIMIT_STACK is unlimited */
+#define STACK_CACHE_MAX 4096         /* stacks cached globally */
+#define STACK_IDLE_NS (300 * 1000000000LL) /* unused cached stacks freed */
+#define SYSMON_MIN_DELAY_US 20
+#define SYSMON_MAX_DELAY_US 10000
+#define STEAL_TRIES 4
+#define SCHED_GLOBAL_EVERY 61        /* schedticks between global queue checks */
+
+#endif

@@ -1,0 +1,506 @@
+/*
+ * sched.c — the scheduler: schedule, find_runnable, park/ready, start_m,
+ * stop_m, wake_p, acquire_p/release_p.
+ *
+ * Concepts (as in Go's proc.go).  A G is a thread of the program; an M is a
+ * kernel thread; a P is the right to run one G at a time, and there are
+ * gomaxprocs of them.  An M must hold a P to run a G.  Each M has a g0, the
+ * context the scheduler itself runs in: a G never runs scheduler code on its
+ * own stack beyond the switch, so a G's stack can be handed to another M the
+ * moment its context is saved.
+ *
+ * Switching.  A G gives up its M through mcall(fn): its context is saved,
+ * the M continues on g0 and runs fn(gp) there (park_m, gosched_m, goexit0).
+ * Whatever must happen only once the G is off its stack — releasing the lock
+ * that protects the wait queue it joined, queuing its timer — happens in fn,
+ * which is why park takes an unlock function: a waker that takes the same
+ * lock can never see a G that is queued but still running (the
+ * submit-then-wake rule from the waker's side).
+ *
+ * Run queues.  A new or readied G goes to its P's runnext, so a pair of
+ * threads that hand work to each other stays on one P and inherits the time
+ * slice; the previous runnext moves to the local queue.  find_runnable looks
+ * at: the P's timers, the global queue every SCHED_GLOBAL_EVERY ticks
+ * (fairness), runnext and the local queue, the global queue, then steals
+ * half of a random victim's queue (timers and runnext of victims only on the
+ * last of STEAL_TRIES passes).
+ *
+ * Spinning Ms.  An M with a P but no G "spins": it looks for work to steal.
+ * At most half of the busy Ps' worth of Ms spin at once.  wake_p starts a
+ * spinning M only when there is an idle P and no spinning M, so bursts of
+ * new work do not wake one thread per G; a spinning M that finds work wakes
+ * the next spinner (reset_spinning), which fans work out to every idle P.
+ *
+ * The spinning <-> idle hand-shake.  The submitter stores its work (runq
+ * tail, timer heap), then a full barrier, then reads nmspinning/npidle in
+ * wake_p.  An M going idle releases its P, decrements nmspinning (a full
+ * barrier), then re-checks every run queue and every timer.  One of the two
+ * always sees the other, so work is never stranded with all Ms asleep.
+ *
+ * Rejected: a G handing its P directly to the G it readies (thrashes Ms and
+ * destroys locality); one global queue (a single lock for every switch);
+ * running the scheduler on the G's stack (a G could then not migrate until
+ * the scheduler returned).
+ *
+ * Idle Ms.  The first M to find no work and see timers pending (or, in the
+ * I/O step, fds being waited on) blocks in netpoll until the earliest timer
+ * (sched.lastpoll == 0 while it does); the others sleep on their note in
+ * stop_m.  timer_add breaks the poller when it must wake earlier.
+ */
+#include <errno.h>
+
+#include "libc_real.h"
+#include "runtime.h"
+
+static inline uint32_t fastrand(struct m *mp)
+{
+	uint32_t x = mp->fastrand;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	mp->fastrand = x;
+	return x;
+}
+
+/* ---------------------------------------------------------------- P and M lists */
+
+/* sched.lock held. */
+void pidle_put(struct p *pp)
+{
+	rt_assert(runq_empty(pp), "pidle_put: P has work");
+	pp->link = sched.pidle;
+	sched.pidle = pp;
+	atomic_fetch_add(&sched.npidle, 1);
+}
+
+/* sched.lock held. */
+static struct p *pidle_get(void)
+{
+	struct p *pp = sched.pidle;
+	if (pp) {
+		sched.pidle = pp->link;
+		atomic_fetch_sub(&sched.npidle, 1);
+	}
+	return pp;
+}
+
+/* sched.lock held. */
+static void mput(struct m *mp)
+{
+	mp->schedlink = sched.midle;
+	sched.midle = mp;
+	sched.nmidle++;
+}
+
+/* sched.lock held. */
+static struct m *mget(void)
+{
+	struct m *mp = sched.midle;
+	if (mp) {
+		sched.midle = mp->schedlink;
+		sched.nmidle--;
+	}
+	return mp;
+}
+
+void acquire_p(struct p *pp)
+{
+	struct m *mp = getg()->m;
+	rt_assert(!mp->p && !pp->m, "acquire_p: already owned");
+	mp->p = pp;
+	pp->m = mp;
+	atomic_store(&pp->status, P_RUNNING);
+}
+
+struct p *release_p(void)
+{
+	struct m *mp = getg()->m;
+	struct p *pp = mp->p;
+	rt_assert(pp && pp->m == mp, "release_p: not owner");
+	pp->m = NULL;
+	mp->p = NULL;
+	atomic_store(&pp->status, P_IDLE);
+	return pp;
+}
+
+/* ---------------------------------------------------------------- M start/stop */
+
+/* Runs pp (an idle P if NULL) on an idle or new M.  With spinning, the
+ * caller has already counted the M in sched.nmspinning. */
+static void start_m(struct p *pp, bool spinning)
+{
+	lock(&sched.lock);
+	if (!pp) {
+		pp = pidle_get();
+		if (!pp) {
+			unlock(&sched.lock);
+			if (spinning)
+				atomic_fetch_sub(&sched.nmspinning, 1);
+			return;
+		}
+	}
+	struct m *mp = mget();
+	unlock(&sched.lock);
+	if (mp) {
+		mp->spinning = spinning;
+		mp->nextp = pp;
+		note_wakeup(&mp->park);
+		return;
+	}
+	if (!newm(pp, spinning)) {
+		static _Atomic int warned;
+		if (!atomic_exchange(&warned, 1))
+			rt_print("goshim: cannot create a kernel thread; running with fewer\n");
+		lock(&sched.lock);
+		pidle_put(pp);
+		unlock(&sched.lock);
+		if (spinning)
+			atomic_fetch_sub(&sched.nmspinning, 1);
+	}
+}
+
+/* Parks the M (no P held) until start_m hands it a P. */
+static void stop_m(struct m *mp)
+{
+	rt_assert(!mp->p, "stop_m: holding p");
+	rt_assert(!mp->spinning, "stop_m: spinning");
+	lock(&sched.lock);
+	mput(mp);
+	unlock(&sched.lock);
+	note_sleep(&mp->park);
+	note_clear(&mp->park);
+	struct p *pp = mp->nextp;
+	mp->nextp = NULL;
+	acquire_p(pp);
+}
+
+void wake_p(void)
+{
+	/* Full barrier: the submitter's stores (run queue, timers) before the
+	 * reads below; pairs with the idle M's decrement of nmspinning. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&sched.npidle) == 0 || atomic_load(&sched.nmspinning) != 0)
+		return;
+	int32_t z = 0;
+	if (!atomic_compare_exchange_strong(&sched.nmspinning, &z, 1))
+		return;
+	start_m(NULL, true);
+}
+
+static void become_spinning(struct m *mp)
+{
+	mp->spinning = true;
+	atomic_fetch_add(&sched.nmspinning, 1);
+}
+
+/* A spinning M found work: stop spinning and, if it was the last spinner
+ * and Ps are idle, start another so work keeps fanning out. */
+static void reset_spinning(struct m *mp)
+{
+	mp->spinning = false;
+	int32_t n = atomic_fetch_sub(&sched.nmspinning, 1) - 1;
+	rt_assert(n >= 0, "reset_spinning: negative nmspinning");
+	if (n == 0 && atomic_load(&sched.npidle) > 0)
+		wake_p();
+}
+
+/* ---------------------------------------------------------------- find_runnable */
+
+/* Steals a G from another P, running victims' timers on the last pass.
+ * *new_work: timers made Gs runnable here (look at the local queue again). */
+static struct g *steal_work(struct m *mp, int64_t now, int64_t *poll_until, bool *new_work)
+{
+	struct p *pp = mp->p;
+	*new_work = false;
+	for (int i = 0; i < STEAL_TRIES; i++) {
+		bool last = i == STEAL_TRIES - 1;
+		uint32_t start = fastrand(mp) % (uint32_t)gomaxprocs;
+		for (int32_t j = 0; j < gomaxprocs; j++) {
+			struct p *p2 = allp[(start + (uint32_t)j) % (uint32_t)gomaxprocs];
+			if (p2 == pp)
+				continue;
+			if (last) {
+				bool ran = false;
+				int64_t w = timers_check(p2, now, &ran);
+				if (w && (*poll_until == 0 || w < *poll_until))
+					*poll_until = w;
+				if (ran) {
+					bool inh;
+					struct g *gp = runq_get(pp, &inh);
+					if (gp)
+						return gp;
+					*new_work = true;
+				}
+			}
+			if (atomic_load_explicit(&p2->status, memory_order_relaxed) == P_IDLE)
+				continue;
+			struct g *gp = runq_steal(pp, p2, last);
+			if (gp)
+				return gp;
+		}
+	}
+	return NULL;
+}
+
+/* Earliest timer over all Ps, 0 if none. */
+static int64_t timers_earliest(void)
+{
+	int64_t min = 0;
+	for (int32_t i = 0; i < gomaxprocs; i++) {
+		int64_t w = timers_next(allp[i]);
+		if (w && (min == 0 || w < min))
+			min = w;
+	}
+	return min;
+}
+
+/* Finds a G to run, blocking the M (and releasing its P) while there is
+ * none.  Runs on g0; returns with a P held. */
+static struct g *find_runnable(struct m *mp, bool *inherit_time)
+{
+	struct g *gp;
+	struct p *pp;
+	int64_t now, poll_until;
+
+top:
+	pp = mp->p;
+	now = nanotime();
+	poll_until = timers_check(pp, now, NULL);
+
+	if (pp->schedtick % SCHED_GLOBAL_EVERY == 0 &&
+	    atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0) {
+		lock(&sched.lock);
+		gp = globrunq_get(pp, 1);
+		unlock(&sched.lock);
+		if (gp) {
+			*inherit_time = false;
+			return gp;
+		}
+	}
+	if ((gp = runq_get(pp, inherit_time)))
+		return gp;
+	if (atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0) {
+		lock(&sched.lock);
+		gp = globrunq_get(pp, 0);
+		unlock(&sched.lock);
+		if (gp) {
+			*inherit_time = false;
+			return gp;
+		}
+	}
+
+	*inherit_time = false;
+	if (mp->spinning ||
+	    2 * atomic_load(&sched.nmspinning) < gomaxprocs - atomic_load(&sched.npidle)) {
+		if (!mp->spinning)
+			become_spinning(mp);
+		bool new_work;
+		gp = steal_work(mp, now, &poll_until, &new_work);
+		if (gp)
+			return gp;
+		if (new_work)
+			goto top;
+	}
+
+	/* Nothing to do: give up the P. */
+	lock(&sched.lock);
+	if (atomic_load(&sched.runqsize) > 0) {
+		gp = globrunq_get(pp, 0);
+		unlock(&sched.lock);
+		return gp;
+	}
+	pidle_put(release_p());
+	unlock(&sched.lock);
+
+	bool was_spinning = mp->spinning;
+	if (mp->spinning) {
+		mp->spinning = false;
+		/* Full barrier (the hand-shake): decrement, then re-check. */
+		int32_t n = atomic_fetch_sub(&sched.nmspinning, 1) - 1;
+		rt_assert(n >= 0, "find_runnable: negative nmspinning");
+		for (int32_t i = 0; i < gomaxprocs; i++) {
+			if (runq_empty(allp[i]))
+				continue;
+			lock(&sched.lock);
+			pp = pidle_get();
+			unlock(&sched.lock);
+			if (pp) {
+				acquire_p(pp);
+				become_spinning(mp);
+				goto top;
+			}
+			break;
+		}
+	}
+
+	poll_until = timers_earliest();
+	if (poll_until != 0 && atomic_exchange(&sched.lastpoll, 0) != 0) {
+		atomic_store(&sched.polluntil, poll_until);
+		int64_t delay = poll_until - nanotime();
+		if (delay < 0)
+			delay = 0;
+		netpoll(delay);
+		now = nanotime();
+		atomic_store(&sched.polluntil, 0);
+		atomic_store(&sched.lastpoll, now);
+		lock(&sched.lock);
+		pp = pidle_get();
+		unlock(&sched.lock);
+		if (pp) {
+			acquire_p(pp);
+			if (was_spinning)
+				become_spinning(mp);
+			goto top;
+		}
+	} else if (poll_until != 0) {
+		int64_t until = atomic_load(&sched.polluntil);
+		if (until == 0 || until > poll_until)
+			netpoll_break();
+	}
+	stop_m(mp);
+	goto top;
+}
+
+/* ---------------------------------------------------------------- schedule */
+
+/* Runs gp on mp until it gives the M back through mcall.  On g0. */
+static void execute(struct m *mp, struct g *gp, bool inherit_time)
+{
+	mp->curg = gp;
+	gp->m = mp;
+	atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
+	if (!inherit_time)
+		mp->p->schedtick++;
+	g_cur = gp;
+	rt_ctx_switch(&mp->g0->ctx, &gp->ctx);
+	/* Back on g0: gp called mcall, which set g_cur and mp->mcall_fn. */
+}
+
+void sched_loop(struct m *mp)
+{
+	for (;;) {
+		struct g *gp = NULL;
+		bool inherit_time = true;
+		if (mp->mcall_fn) {
+			struct g *(*fn)(struct g *) = mp->mcall_fn;
+			mp->mcall_fn = NULL;
+			gp = fn(mp->mcall_gp);
+		}
+		if (!gp) {
+			gp = find_runnable(mp, &inherit_time);
+			if (mp->spinning)
+				reset_spinning(mp);
+		}
+		execute(mp, gp, inherit_time);
+	}
+}
+
+void mcall(struct g *(*fn)(struct g *gp), void *arg)
+{
+	struct g *gp = getg();
+	struct m *mp = gp->m;
+	rt_assert(!gp->is_g0, "mcall: on g0");
+	mp->mcall_fn = fn;
+	mp->mcall_gp = gp;
+	mp->mcall_arg = arg;
+	gp->saved_errno = errno;
+	g_cur = mp->g0;
+	rt_ctx_switch(&gp->ctx, &mp->g0->ctx);
+	/* Resumed, maybe on another M: execute set g_cur to gp. */
+	errno = gp->saved_errno;
+}
+
+struct park_args {
+	bool (*unlockf)(struct g *gp, void *arg);
+	void *arg;
+};
+
+static struct g *park_m(struct g *gp)
+{
+	struct m *mp = getg()->m;
+	struct park_args *pa = mp->mcall_arg;
+	atomic_store(&gp->status, G_WAITING);
+	mp->curg = NULL;
+	gp->m = NULL;
+	if (pa->unlockf && !pa->unlockf(gp, pa->arg)) {
+		/* Not parked after all: resume at once, same time slice. */
+		return gp;
+	}
+	return NULL;
+}
+
+void park(bool (*unlockf)(struct g *gp, void *arg), void *arg, enum wait_reason reason)
+{
+	struct g *gp = getg();
+	struct park_args pa = { unlockf, arg };
+	gp->waitreason = reason;
+	gp->waitsince = nanotime();
+	mcall(park_m, &pa);
+	gp->waitreason = WAIT_NONE;
+}
+
+void ready(struct g *gp)
+{
+	int32_t s = G_WAITING;
+	if (!atomic_compare_exchange_strong(&gp->status, &s, G_RUNNABLE))
+		rt_throw("ready: G not waiting");
+	struct g *me = getg();
+	struct p *pp = (me && me->m) ? me->m->p : NULL;
+	if (pp) {
+		runq_put(pp, gp, true);
+	} else {
+		lock(&sched.lock);
+		globrunq_put(gp);
+		unlock(&sched.lock);
+	}
+	wake_p();
+}
+
+static struct g *gosched_m(struct g *gp)
+{
+	struct m *mp = getg()->m;
+	atomic_store(&gp->status, G_RUNNABLE);
+	mp->curg = NULL;
+	gp->m = NULL;
+	runq_put(mp->p, gp, false);
+	return NULL;
+}
+
+bool sched_has_work(struct p *pp)
+{
+	return !runq_empty(pp) || atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0;
+}
+
+void gosched(void)
+{
+	mcall(gosched_m, NULL);
+}
+
+/* ---------------------------------------------------------------- sleep */
+
+static void sleep_fired(struct timer *t)
+{
+	ready(t->arg);
+}
+
+static bool sleep_commit(struct g *gp, void *arg)
+{
+	(void)arg;
+	/* On g0 of the M that parked gp: queue the timer on that M's P. */
+	timer_add(getg()->m->p, &gp->sleep_timer);
+	return true;
+}
+
+void rt_sleep_until(int64_t when)
+{
+	struct g *gp = getg_user();
+	if (when <= nanotime()) {
+		if (sched_has_work(gp->m->p))
+			gosched();
+		return;
+	}
+	gp->sleep_timer.when = when;
+	gp->sleep_timer.f = sleep_fired;
+	gp->sleep_timer.arg = gp;
+	park(sleep_commit, NULL, WAIT_SLEEP);
+}

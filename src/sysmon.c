@@ -1,0 +1,96 @@
+/*
+ * sysmon.c — the system monitor: one kernel thread without a P that wakes
+ * every 20 us, backing off to 10 ms while it finds nothing to do (Go's
+ * sysmon loop).  In this step it prints GODEBUG=schedtrace lines, starts an
+ * M when a timer is overdue and a P is idle (a timer whose P is busy in a
+ * long-running G), and returns long-unused cached stacks to the OS.
+ * Retaking Ps from system calls, preemption and deadlock detection join it
+ * in later steps.
+ */
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libc_real.h"
+#include "runtime.h"
+
+static _Atomic int started;
+
+static void usleep_raw(int64_t us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	syscall(SYS_nanosleep, &ts, NULL);
+}
+
+/* An expired timer sits on a P whose M is busy: nobody will run it before
+ * that G parks, so hand the work to an idle P. */
+static bool timers_overdue(int64_t now)
+{
+	for (int32_t i = 0; i < gomaxprocs; i++) {
+		int64_t w = timers_next(allp[i]);
+		if (w && w < now - 1000000)
+			return true;
+	}
+	return false;
+}
+
+static void *sysmon(void *arg)
+{
+	(void)arg;
+	prctl(PR_SET_NAME, "goshim-sysmon", 0, 0, 0);
+	int64_t delay = SYSMON_MIN_DELAY_US;
+	int idle = 0;
+	int64_t next_trace = 0, last_scavenge = nanotime();
+
+	for (;;) {
+		bool worked = false;
+		int64_t now = nanotime();
+		if (godebug.schedtrace > 0) {
+			if (next_trace == 0 || now >= next_trace) {
+				schedtrace(godebug.scheddetail);
+				if (next_trace == 0)
+					next_trace = now;
+				next_trace += (int64_t)godebug.schedtrace * 1000000;
+				if (next_trace <= now)
+					next_trace = now + (int64_t)godebug.schedtrace * 1000000;
+			}
+		}
+		if (timers_overdue(now) && atomic_load(&sched.npidle) > 0) {
+			wake_p();
+			worked = true;
+		}
+		if (now - last_scavenge > STACK_IDLE_NS / 4) {
+			stack_scavenge(now, STACK_IDLE_NS);
+			last_scavenge = now;
+		}
+		idle = worked ? 0 : idle + 1;
+		if (idle == 0)
+			delay = SYSMON_MIN_DELAY_US;
+		else if (idle > 50)
+			delay *= 2;
+		if (delay > SYSMON_MAX_DELAY_US)
+			delay = SYSMON_MAX_DELAY_US;
+		int64_t sleep_us = delay;
+		if (godebug.schedtrace > 0) {
+			int64_t until = (next_trace - nanotime()) / 1000;
+			if (until < sleep_us)
+				sleep_us = until > 0 ? until : 0;
+		}
+		if (sleep_us > 0)
+			usleep_raw(sleep_us);
+	}
+	return NULL;
+}
+
+/* Starts sysmon once (at init with schedtrace, else with the first thread
+ * the program creates). */
+void sysmon_start(void)
+{
+	if (atomic_load_explicit(&started, memory_order_relaxed) || atomic_exchange(&started, 1))
+		return;
+	pthread_t th;
+	if (real.pthread_create(&th, NULL, sysmon, NULL) == 0)
+		atomic_fetch_add(&mcount, 1);
+}
