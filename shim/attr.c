@@ -18,10 +18,16 @@
 static struct glibc_attr default_attr;
 static struct rt_lock default_lock;
 static bool default_inited;  /* default_attr.guardsize set: default_lock */
+/* Set once pthread_setattr_default_np was called: until then the default
+ * is glibc's initial one and pthread_create need not copy it. */
+static _Atomic bool default_custom;
 
 static size_t pagesize(void)
 {
-	return (size_t)sysconf(_SC_PAGESIZE);
+	static size_t ps;
+	if (!ps)
+		ps = (size_t)sysconf(_SC_PAGESIZE);
+	return ps;
 }
 
 static struct glibc_attr_ext *ext(struct glibc_attr *a)
@@ -338,6 +344,7 @@ SHIM_EXPORT int pthread_setattr_default_np(const pthread_attr_t *attr)
 	struct glibc_attr old = default_attr;
 	default_attr = *A(&copy);
 	default_inited = true;
+	atomic_store(&default_custom, true);
 	unlock(&default_lock);
 	if (in->stacksize)
 		set_default_stack_size(in->stacksize);
@@ -345,6 +352,16 @@ SHIM_EXPORT int pthread_setattr_default_np(const pthread_attr_t *attr)
 	memcpy(&o, &old, sizeof old);
 	pthread_attr_destroy(&o);
 	return 0;
+}
+
+bool attr_default_is_initial(void)
+{
+	return !atomic_load_explicit(&default_custom, memory_order_acquire);
+}
+
+void attr_initial_g_attr(struct g_attr *ga)
+{
+	ga->guard_size = pagesize();
 }
 
 void attr_to_g_attr(const pthread_attr_t *attr, struct g_attr *ga)

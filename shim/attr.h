@@ -46,6 +46,10 @@ _Static_assert(sizeof(struct glibc_attr) <= sizeof(pthread_attr_t),
 
 /* What pthread_create needs of attr; ga points into attr. */
 void attr_to_g_attr(const pthread_attr_t *attr, struct g_attr *ga);
+/* pthread_create's fast path for a NULL attr: true while the process
+ * default is glibc's initial one, which attr_initial_g_attr describes. */
+bool attr_default_is_initial(void);
+void attr_initial_g_attr(struct g_attr *ga);
 /* Fills attr (pthread_attr_init'ed here) with gp's actual attributes. */
 int attr_from_g(struct g *gp, pthread_attr_t *attr);
 

@@ -21,17 +21,23 @@ SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 {
 	if (rt_init() != 0)
 		return real.pthread_create(thread, attr, start, arg);
-	pthread_attr_t dflt;
-	int err;
-	if (!attr) {
-		if ((err = pthread_getattr_default_np(&dflt)))
-			return err;
-	}
 	struct g_attr ga = { 0 };
-	attr_to_g_attr(attr ? attr : &dflt, &ga);
+	pthread_attr_t dflt;
+	const pthread_attr_t *a = attr;
+	int err;
+	if (!a && attr_default_is_initial()) {
+		attr_initial_g_attr(&ga);
+	} else {
+		if (!a) {
+			if ((err = pthread_getattr_default_np(&dflt)))
+				return err;
+			a = &dflt;
+		}
+		attr_to_g_attr(a, &ga);
+	}
 	sysmon_start();
 	err = newproc(&ga, start, arg, (uintptr_t *)thread);
-	if (!attr)
+	if (a == &dflt)
 		pthread_attr_destroy(&dflt);
 	return -err;
 }

@@ -199,9 +199,12 @@ static void init_default_stack(void)
 
 /* ---------------------------------------------------------------- G start/exit */
 
-static void g_start(void *arg)
+/* First function of every new G, entered by execute through rt_ctx_start. */
+void g_start(void *arg)
 {
 	struct g *gp = arg;
+	finish_switch(gp->m);
+	fpctl_load(&gp->fpctl);
 	errno = 0;
 	goexit(gp->start(gp->arg));
 }
@@ -274,7 +277,8 @@ int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t
 			gp->affinity_size = a->affinity_size;
 		}
 	}
-	rt_ctx_make(&gp->ctx, gp->stack.hi, g_start, gp);
+	gp->ctx.sp = NULL;
+	fpctl_save(&gp->fpctl);
 	atomic_store(&gp->join_state, a->detached ? J_DETACHED : J_JOINABLE);
 	atomic_fetch_add(&sched.nthreads, 1);
 	atomic_store(&gp->status, G_RUNNABLE);
@@ -292,13 +296,12 @@ int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t
 	return 0;
 }
 
-/* On g0: the G is dead; hand it to its joiner or to the free list. */
-static struct g *goexit0(struct g *gp)
+/* After the switch away from a dying G: hand it to its joiner or to the
+ * free list. */
+static void goexit0(struct g *gp, void *arg)
 {
-	struct m *mp = getg()->m;
+	(void)arg;
 	atomic_store(&gp->status, G_DEAD);
-	mp->curg = NULL;
-	gp->m = NULL;
 	if (gp->affinity) {
 		free(gp->affinity);
 		gp->affinity = NULL;
@@ -308,7 +311,6 @@ static struct g *goexit0(struct g *gp)
 		sema_wake(&gp->join_state, INT_MAX);
 	else
 		g_reap(gp); /* detached */
-	return NULL;
 }
 
 void goexit(void *retval)
@@ -397,11 +399,6 @@ struct m *newm(struct p *pp, bool spinning)
 
 /* ---------------------------------------------------------------- init */
 
-static void m0_g0_main(void *arg)
-{
-	sched_loop(arg);
-}
-
 static void init_main_g(struct m *m0)
 {
 	struct g *g1 = allocg();
@@ -452,7 +449,6 @@ static int init_once(void)
 	m0->tid = (int)syscall(SYS_gettid);
 	if (stack_alloc(&m0->g0->stack, 256 << 10, page) != 0)
 		rt_throw("rt_init: no stack for m0's g0");
-	rt_ctx_make(&m0->g0->ctx, m0->g0->stack.hi, m0_g0_main, m0);
 	m_link(m0);
 	init_main_g(m0);
 	acquire_p(allp[0]);

@@ -143,9 +143,11 @@ static uint32_t runq_grab(struct p *victim, struct p *pp, uint32_t at, bool stea
 			/* The victim likely readied it a moment ago and is about
 			 * to run it: give it a few microseconds to do so rather
 			 * than bounce the pair between Ps. */
-			if (atomic_load_explicit(&victim->status, memory_order_relaxed) == P_RUNNING)
-				for (int i = 0; i < 1000; i++)
+			if (atomic_load_explicit(&victim->status, memory_order_relaxed) == P_RUNNING) {
+				int64_t until = nanotime() + RUNNEXT_GRACE_NS;
+				while (nanotime() < until)
 					__builtin_ia32_pause();
+			}
 			if (!atomic_compare_exchange_strong(&victim->runnext, &next, NULL))
 				continue;
 			slot_store(pp, at, next);

@@ -60,10 +60,26 @@ struct ctx {
 };
 
 void rt_ctx_switch(struct ctx *save, const struct ctx *load);
+void rt_ctx_start(struct ctx *save, void *stack_top, void (*fn)(void *), void *arg)
+	__attribute__((returns_twice));
 void rt_ctx_entry(void);
 void rt_call_on_stack(void *arg, void (*fn)(void *), void *stack_top);
-/* Prepares ctx so that switching to it runs fn(arg) on [lo, hi). */
-void rt_ctx_make(struct ctx *c, void *stack_hi, void (*fn)(void *), void *arg);
+
+/* Floating-point control state a new thread inherits from its creator. */
+struct fpctl {
+	uint32_t mxcsr;
+	uint16_t x87cw;
+};
+
+static inline void fpctl_save(struct fpctl *f)
+{
+	__asm__ volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(f->mxcsr), "=m"(f->x87cw));
+}
+
+static inline void fpctl_load(const struct fpctl *f)
+{
+	__asm__ volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(f->mxcsr), "m"(f->x87cw));
+}
 
 /* ---------------------------------------------------------------- stacks */
 
@@ -126,7 +142,7 @@ void timer_add(struct p *pp, struct timer *t);
  * its function runs. */
 bool timer_del(struct timer *t);
 /* Runs pp's expired timers; returns the next pending when (0: none). */
-int64_t timers_check(struct p *pp, int64_t now, bool *ran);
+int64_t timers_check(struct p *pp, int64_t *now, bool *ran);
 /* Earliest pending when of pp's heap, 0 if none (racy read allowed). */
 int64_t timers_next(struct p *pp);
 
@@ -179,7 +195,9 @@ struct tsd {
 struct cleanup_buf;
 
 struct g {
-	struct ctx ctx;                 /* owner, or the M switching it */
+	struct ctx ctx;                 /* owner, or the M switching it; sp
+					 * NULL: not started (rt_ctx_start) */
+	struct fpctl fpctl;             /* creator's, loaded at start */
 	struct stack stack;             /* immutable while alive */
 	_Atomic int32_t status;         /* enum gstatus */
 	struct m *m;                    /* M running it; owner */
@@ -263,11 +281,11 @@ struct m {
 	uint32_t fastrand;              /* owner */
 	int tid;                        /* kernel thread id */
 
-	/* Work handed to g0 by mcall: run fn(gp) on g0 before scheduling.
-	 * fn returns a G to run at once, or NULL to schedule. */
-	struct g *(*mcall_fn)(struct g *gp);
-	struct g *mcall_gp;
-	void *mcall_arg;
+	/* The rest of a switch (see mcall): fn(gp, arg) runs on the context
+	 * switched to, once gp is off its stack. */
+	void (*after_fn)(struct g *gp, void *arg);
+	struct g *after_gp;
+	void *after_arg;
 };
 
 struct schedt {
@@ -329,6 +347,14 @@ static inline int64_t nanotime(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Monotonic time at tick resolution, for bookkeeping (wait-since stamps). */
+static inline int64_t nanotime_coarse(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* ---------------------------------------------------------------- runq */
 
 void runq_put(struct p *pp, struct g *gp, bool next);
@@ -349,10 +375,13 @@ void park(bool (*unlockf)(struct g *gp, void *arg), void *arg, enum wait_reason 
 void ready(struct g *gp);
 /* Puts the running G at the back of its P's queue and runs another. */
 void gosched(void);
-/* Switches to g0 and runs fn(gp) there (Go's mcall). */
-void mcall(struct g *(*fn)(struct g *gp), void *arg);
+/* Leaves the running G and runs fn(gp, arg) once it is off its stack:
+ * on the next G of the P's local queue when there is one, else on g0,
+ * which then schedules.  Returns when gp is resumed. */
+void mcall(void (*fn)(struct g *gp, void *arg), void *arg);
 void wake_p(void);
 void sched_loop(struct m *mp) __attribute__((noreturn));
+void finish_switch(struct m *mp);
 bool sched_has_work(struct p *pp);
 
 /* ---------------------------------------------------------------- proc */
@@ -375,6 +404,7 @@ int rt_init(void);
 int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t *out);
 /* Ends the calling G with retval; runs TSD destructors first. */
 void goexit(void *retval) __attribute__((noreturn));
+void g_start(void *gp) __attribute__((noreturn));
 /* Reaps a joined or detached dead G into the free lists. */
 void g_reap(struct g *gp);
 bool g_valid(const struct g *gp);
@@ -440,6 +470,7 @@ void *rt_alloc(size_t size);   /* zeroed, never freed, no malloc */
 #define SYSMON_MIN_DELAY_US 20
 #define SYSMON_MAX_DELAY_US 10000
 #define STEAL_TRIES 4
+#define RUNNEXT_GRACE_NS 3000        /* a victim's time to run its runnext */
 #define SCHED_GLOBAL_EVERY 61        /* schedticks between global queue checks */
 
 #endif

@@ -206,9 +206,11 @@ static void reset_spinning(struct m *mp)
 
 /* ---------------------------------------------------------------- find_runnable */
 
+void finish_switch(struct m *mp);
+
 /* Steals a G from another P, running victims' timers on the last pass.
  * *new_work: timers made Gs runnable here (look at the local queue again). */
-static struct g *steal_work(struct m *mp, int64_t now, int64_t *poll_until, bool *new_work)
+static struct g *steal_work(struct m *mp, int64_t *now, int64_t *poll_until, bool *new_work)
 {
 	struct p *pp = mp->p;
 	*new_work = false;
@@ -260,12 +262,12 @@ static struct g *find_runnable(struct m *mp, bool *inherit_time)
 {
 	struct g *gp;
 	struct p *pp;
-	int64_t now, poll_until;
+	int64_t now, poll_until; /* now: 0 until read */
 
 top:
 	pp = mp->p;
-	now = nanotime();
-	poll_until = timers_check(pp, now, NULL);
+	now = 0;
+	poll_until = timers_check(pp, &now, NULL);
 
 	if (pp->schedtick % SCHED_GLOBAL_EVERY == 0 &&
 	    atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0) {
@@ -295,7 +297,7 @@ top:
 		if (!mp->spinning)
 			become_spinning(mp);
 		bool new_work;
-		gp = steal_work(mp, now, &poll_until, &new_work);
+		gp = steal_work(mp, &now, &poll_until, &new_work);
 		if (gp)
 			return gp;
 		if (new_work)
@@ -340,9 +342,8 @@ top:
 		if (delay < 0)
 			delay = 0;
 		netpoll(delay);
-		now = nanotime();
 		atomic_store(&sched.polluntil, 0);
-		atomic_store(&sched.lastpoll, now);
+		atomic_store(&sched.lastpoll, nanotime());
 		lock(&sched.lock);
 		pp = pidle_get();
 		unlock(&sched.lock);
@@ -363,8 +364,21 @@ top:
 
 /* ---------------------------------------------------------------- schedule */
 
-/* Runs gp on mp until it gives the M back through mcall.  On g0. */
-static void execute(struct m *mp, struct g *gp, bool inherit_time)
+/* Finishes the switch that brought the M here: runs the leaving G's
+ * after-function (see mcall).  Called by every context a switch lands in:
+ * sched_loop on g0, mcall when a G resumes, g_start when a G starts. */
+void finish_switch(struct m *mp)
+{
+	void (*fn)(struct g *, void *) = mp->after_fn;
+	if (fn) {
+		mp->after_fn = NULL;
+		fn(mp->after_gp, mp->after_arg);
+	}
+}
+
+/* Switches from the context saved into *save to gp, making it the M's
+ * current G.  A G that never ran starts on its empty stack. */
+static inline void switch_to(struct m *mp, struct ctx *save, struct g *gp, bool inherit_time)
 {
 	mp->curg = gp;
 	gp->m = mp;
@@ -372,41 +386,67 @@ static void execute(struct m *mp, struct g *gp, bool inherit_time)
 	if (!inherit_time)
 		mp->p->schedtick++;
 	g_cur = gp;
-	rt_ctx_switch(&mp->g0->ctx, &gp->ctx);
-	/* Back on g0: gp called mcall, which set g_cur and mp->mcall_fn. */
+	if (unlikely(!gp->ctx.sp))
+		rt_ctx_start(save, gp->stack.hi, g_start, gp);
+	else
+		rt_ctx_switch(save, &gp->ctx);
 }
 
 void sched_loop(struct m *mp)
 {
 	for (;;) {
-		struct g *gp = NULL;
-		bool inherit_time = true;
-		if (mp->mcall_fn) {
-			struct g *(*fn)(struct g *) = mp->mcall_fn;
-			mp->mcall_fn = NULL;
-			gp = fn(mp->mcall_gp);
-		}
-		if (!gp) {
-			gp = find_runnable(mp, &inherit_time);
-			if (mp->spinning)
-				reset_spinning(mp);
-		}
-		execute(mp, gp, inherit_time);
+		finish_switch(mp);
+		bool inherit_time;
+		struct g *gp = find_runnable(mp, &inherit_time);
+		if (mp->spinning)
+			reset_spinning(mp);
+		switch_to(mp, &mp->g0->ctx, gp, inherit_time);
+		/* Back on g0: a G called mcall and found no local G. */
 	}
 }
 
-void mcall(struct g *(*fn)(struct g *gp), void *arg)
+static void g0_main(void *mp)
+{
+	sched_loop(mp);
+}
+
+/* The G that mcall may switch to directly, without the round trip
+ * through g0: the next local G, unless the P owes the global queue its
+ * periodic look or has timers due (find_runnable handles both). */
+static struct g *next_local(struct p *pp, bool *inherit_time)
+{
+	if (pp->schedtick % SCHED_GLOBAL_EVERY == SCHED_GLOBAL_EVERY - 1)
+		return NULL;
+	int64_t w = timers_next(pp);
+	if (w && w <= nanotime())
+		return NULL;
+	return runq_get(pp, inherit_time);
+}
+
+void mcall(void (*fn)(struct g *gp, void *arg), void *arg)
 {
 	struct g *gp = getg();
 	struct m *mp = gp->m;
 	rt_assert(!gp->is_g0, "mcall: on g0");
-	mp->mcall_fn = fn;
-	mp->mcall_gp = gp;
-	mp->mcall_arg = arg;
+	mp->after_fn = fn;
+	mp->after_gp = gp;
+	mp->after_arg = arg;
 	gp->saved_errno = errno;
-	g_cur = mp->g0;
-	rt_ctx_switch(&gp->ctx, &mp->g0->ctx);
-	/* Resumed, maybe on another M: execute set g_cur to gp. */
+	gp->m = NULL;
+	bool inherit_time;
+	struct g *next = next_local(mp->p, &inherit_time);
+	if (next) {
+		switch_to(mp, &gp->ctx, next, inherit_time);
+	} else {
+		mp->curg = NULL;
+		g_cur = mp->g0;
+		if (unlikely(!mp->g0->ctx.sp)) /* M0's g0 runs for the first time */
+			rt_ctx_start(&gp->ctx, mp->g0->stack.hi, g0_main, mp);
+		else
+			rt_ctx_switch(&gp->ctx, &mp->g0->ctx);
+	}
+	/* Resumed, maybe on another M, which set g_cur and gp->m. */
+	finish_switch(gp->m);
 	errno = gp->saved_errno;
 }
 
@@ -415,18 +455,17 @@ struct park_args {
 	void *arg;
 };
 
-static struct g *park_m(struct g *gp)
+static void park_m(struct g *gp, void *arg)
 {
-	struct m *mp = getg()->m;
-	struct park_args *pa = mp->mcall_arg;
-	atomic_store(&gp->status, G_WAITING);
-	mp->curg = NULL;
-	gp->m = NULL;
+	struct park_args *pa = arg;
+	/* store-release: wakers see it through unlockf's release (a lock, a
+	 * timer queued under a lock) and CAS it in ready */
+	atomic_store_explicit(&gp->status, G_WAITING, memory_order_release);
 	if (pa->unlockf && !pa->unlockf(gp, pa->arg)) {
-		/* Not parked after all: resume at once, same time slice. */
-		return gp;
+		/* Not parked after all: run it next. */
+		atomic_store(&gp->status, G_RUNNABLE);
+		runq_put(getg()->m->p, gp, true);
 	}
-	return NULL;
 }
 
 void park(bool (*unlockf)(struct g *gp, void *arg), void *arg, enum wait_reason reason)
@@ -434,7 +473,7 @@ void park(bool (*unlockf)(struct g *gp, void *arg), void *arg, enum wait_reason 
 	struct g *gp = getg();
 	struct park_args pa = { unlockf, arg };
 	gp->waitreason = reason;
-	gp->waitsince = nanotime();
+	gp->waitsince = nanotime_coarse();
 	mcall(park_m, &pa);
 	gp->waitreason = WAIT_NONE;
 }
@@ -456,14 +495,12 @@ void ready(struct g *gp)
 	wake_p();
 }
 
-static struct g *gosched_m(struct g *gp)
+static void gosched_m(struct g *gp, void *arg)
 {
-	struct m *mp = getg()->m;
-	atomic_store(&gp->status, G_RUNNABLE);
-	mp->curg = NULL;
-	gp->m = NULL;
-	runq_put(mp->p, gp, false);
-	return NULL;
+	(void)arg;
+	/* store-release: published by runq_put's own release */
+	atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_release);
+	runq_put(getg()->m->p, gp, false);
 }
 
 bool sched_has_work(struct p *pp)

@@ -153,12 +153,10 @@ int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_
 			rt_futex_wait(&w.kword, 0, tsp);
 		}
 	}
-	/* The state is final once the waiter was woken: read under the lock
-	 * for the memory ordering with the waker. */
-	lock(&r->lock);
-	int st = w.state;
-	unlock(&r->lock);
-	return st == W_TIMEDOUT ? -ETIMEDOUT : 0;
+	/* The state is final once the waiter was woken, and ordered before
+	 * this read by the wake-up itself (ready's run queue release/acquire,
+	 * or the kernel word). */
+	return w.state == W_TIMEDOUT ? -ETIMEDOUT : 0;
 }
 
 /* Wakes up to n waiters of addr (n = INT_MAX: all).  Returns the count. */

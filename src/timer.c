@@ -179,12 +179,19 @@ int64_t timers_next(struct p *pp)
 	return atomic_load_explicit(&pp->timer0when, memory_order_relaxed);
 }
 
-/* Runs every timer of pp due at now.  Callable by any M holding a P (its
- * own or, when stealing, another's).  Returns the next when, 0 if none. */
-int64_t timers_check(struct p *pp, int64_t now, bool *ran)
+/* Runs every timer of pp due at *now (read from the clock into *now if 0,
+ * only when pp has timers: the common no-timer path costs one load).
+ * Callable by any M holding a P (its own or, when stealing, another's).
+ * Returns the next when, 0 if none. */
+int64_t timers_check(struct p *pp, int64_t *nowp, bool *ran)
 {
 	int64_t next = timers_next(pp);
-	if (next == 0 || next > now)
+	if (next == 0)
+		return 0;
+	if (*nowp == 0)
+		*nowp = nanotime();
+	int64_t now = *nowp;
+	if (next > now)
 		return next;
 	lock(&pp->timers_lock);
 	for (;;) {

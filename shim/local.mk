@@ -1,0 +1,19 @@
+# libgoshim.so: the interposed POSIX names (shim/) over the runtime.
+# Only the names in shim/exports.map are exported.
+lib_LTLIBRARIES += libgoshim.la
+libgoshim_la_SOURCES = \
+	shim/attr.c \
+	shim/attr.h \
+	shim/key.c \
+	shim/once.c \
+	shim/shim.h \
+	shim/sleep.c \
+	shim/thread.c \
+	shim/time.c
+libgoshim_la_CPPFLAGS = -D_GNU_SOURCE -I$(top_srcdir)/src
+libgoshim_la_CFLAGS = $(AM_CFLAGS) -std=gnu11 -fvisibility=hidden
+libgoshim_la_LIBADD = src/libruntime.la -ldl -lpthread
+libgoshim_la_LDFLAGS = -module -avoid-version -shared \
+	-Wl,--version-script=$(srcdir)/shim/exports.map
+EXTRA_libgoshim_la_DEPENDENCIES = shim/exports.map
+EXTRA_DIST += shim/exports.map
