@@ -129,9 +129,11 @@ SHIM_EXPORT int pthread_detach(pthread_t th)
 
 SHIM_EXPORT void pthread_exit(void *retval)
 {
-	if (!shim_g())
+	struct g *gp = shim_g();
+	if (!gp)
 		real.pthread_exit(retval);
-	goexit(retval);
+	gp->retval = retval;
+	g_unwind(gp->cleanup);
 }
 
 SHIM_EXPORT pthread_t pthread_self(void)

@@ -24,6 +24,7 @@ static void *must(const char *name)
 }
 
 #define RESOLVE(name) (real.name = (__typeof__(real.name))must(#name))
+#define RESOLVE_AS(field, name) (real.field = (__typeof__(real.field))must(name))
 
 void real_init(void)
 {
@@ -64,4 +65,9 @@ void real_init(void)
 	RESOLVE(clock_nanosleep);
 	RESOLVE(usleep);
 	RESOLVE(sleep);
+	RESOLVE_AS(pthread_register_cancel, "__pthread_register_cancel");
+	RESOLVE_AS(pthread_unregister_cancel, "__pthread_unregister_cancel");
+	RESOLVE_AS(pthread_register_cancel_defer, "__pthread_register_cancel_defer");
+	RESOLVE_AS(pthread_unregister_cancel_restore, "__pthread_unregister_cancel_restore");
+	RESOLVE_AS(pthread_unwind_next, "__pthread_unwind_next");
 }

@@ -51,6 +51,11 @@ struct libc_real {
 	int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
 	int (*usleep)(useconds_t);
 	unsigned (*sleep)(unsigned);
+	void (*pthread_register_cancel)(__pthread_unwind_buf_t *);
+	void (*pthread_unregister_cancel)(__pthread_unwind_buf_t *);
+	void (*pthread_register_cancel_defer)(__pthread_unwind_buf_t *);
+	void (*pthread_unregister_cancel_restore)(__pthread_unwind_buf_t *);
+	void (*pthread_unwind_next)(__pthread_unwind_buf_t *) __attribute__((noreturn));
 };
 
 extern struct libc_real real RT_HIDDEN;

@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <time.h>
+#include <unwind.h>
 
 #define RT_HIDDEN __attribute__((visibility("hidden")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -191,8 +192,23 @@ struct tsd {
 	bool used;                         /* any slot set since last clear */
 };
 
-/* Per-G C cleanup buffers (pthread_cleanup_push without exceptions). */
-struct cleanup_buf;
+/* A C cleanup buffer of pthread_cleanup_push without exceptions, in
+ * glibc's layout (struct pthread_unwind_buf), chained per G. */
+struct unwind_buf {
+	struct {
+		long jmp_buf[8];
+		int mask_was_saved;
+	} cancel_jmp_buf[1];
+	union {
+		void *pad[4];
+		struct {
+			struct unwind_buf *prev;
+			void *cleanup;
+			int canceltype;
+		} data;
+	} priv;
+};
+#define JB_RSP 6
 
 struct g {
 	struct ctx ctx;                 /* owner, or the M switching it; sp
@@ -228,7 +244,8 @@ struct g {
 	char name[16];
 
 	struct tsd tsd;
-	struct cleanup_buf *cleanup;    /* top of the cleanup chain */
+	struct unwind_buf *cleanup;     /* innermost C cleanup buffer; owner */
+	struct _Unwind_Exception unwind_exc; /* pthread_exit's forced unwind */
 	bool exiting;                   /* in pthread_exit's unwind */
 	bool is_g0;                     /* immutable */
 
@@ -404,6 +421,9 @@ int rt_init(void);
 int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t *out);
 /* Ends the calling G with retval; runs TSD destructors first. */
 void goexit(void *retval) __attribute__((noreturn));
+/* Unwinds the calling G's stack down to buf (NULL: to the end), then
+ * exits it with gp->retval. */
+void g_unwind(struct unwind_buf *buf) __attribute__((noreturn));
 void g_start(void *gp) __attribute__((noreturn));
 /* Reaps a joined or detached dead G into the free lists. */
 void g_reap(struct g *gp);
