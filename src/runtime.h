@@ -89,6 +89,7 @@ struct stack {
 	char *hi;       /* one past the highest usable byte */
 	size_t guard;   /* bytes of PROT_NONE below lo */
 	bool owned;     /* mapped by goshim (false: the program's own stack) */
+	unsigned vg_id; /* Valgrind's stack id (--enable-valgrind) */
 };
 
 /* Maps a stack of size bytes in all (rounded up to pages), the lowest guard

@@ -7,6 +7,13 @@
  * stacks of Gs whose size did not fit, and the overflow of the free lists.
  * It is an exact-size cache (size, guard) with a global lock; entries unused
  * for STACK_IDLE_NS are unmapped by sysmon's scavenger.
+ *
+ * Fresh stacks come STACK_BATCH at a time from one mapping, their guards
+ * installed with MADV_GUARD_INSTALL (Linux 6.13): one mmap per batch
+ * instead of an mmap and an mprotect per stack, and one VMA per batch
+ * instead of two per stack (vm.max_map_count).  Older kernels get an mmap
+ * and an mprotect per stack.  Any stack of a batch can be unmapped on its
+ * own.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -14,10 +21,22 @@
 
 #include "runtime.h"
 
+#ifdef GOSHIM_VALGRIND
+#include <valgrind/valgrind.h>
+#endif
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+#define STACK_BATCH 16
+#define STACK_BATCH_MAX_BYTES (64u << 20) /* larger stacks: one mapping each */
+
 struct cached_stack {
 	struct cached_stack *next;
 	char *lo, *hi;
 	size_t guard;
+	unsigned vg_id;
 	int64_t freed_at;
 };
 
@@ -25,7 +44,13 @@ static struct {
 	struct rt_lock lock;
 	struct cached_stack *head;  /* most recently freed first */
 	size_t count;
+	/* The batch fresh stacks of batch_size/batch_guard are cut from. */
+	char *batch_next;
+	int batch_left;
+	size_t batch_size, batch_guard;
 } cache;
+
+static _Atomic bool guard_madvise = true;  /* MADV_GUARD_INSTALL works */
 
 static size_t page_size(void)
 {
@@ -39,6 +64,64 @@ static size_t round_page(size_t n)
 {
 	size_t ps = page_size();
 	return (n + ps - 1) & ~(ps - 1);
+}
+
+/* With --enable-valgrind, Valgrind is told where each G stack is, so a
+ * switch between stacks is not mistaken for a huge stack frame. */
+static void register_stack(struct stack *s)
+{
+#ifdef GOSHIM_VALGRIND
+	s->vg_id = VALGRIND_STACK_REGISTER(s->lo, s->hi);
+#else
+	s->vg_id = 0;
+#endif
+}
+
+static void deregister_stack(unsigned vg_id)
+{
+#ifdef GOSHIM_VALGRIND
+	VALGRIND_STACK_DEREGISTER(vg_id);
+#else
+	(void)vg_id;
+#endif
+}
+
+/* Cuts a stack of total bytes (guard included) from the current batch,
+ * mapping a new batch when needed, and installs its guard.  Returns NULL
+ * when guard regions are not supported (the caller maps it alone). */
+static char *batch_take(size_t total, size_t guard)
+{
+	char *base = NULL;
+	lock(&cache.lock);
+	if (cache.batch_left > 0 && cache.batch_size == total && cache.batch_guard == guard) {
+		base = cache.batch_next;
+		cache.batch_next += total;
+		cache.batch_left--;
+	}
+	unlock(&cache.lock);
+	if (!base) {
+		char *b = mmap(NULL, total * STACK_BATCH, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (b == MAP_FAILED)
+			return NULL;
+		base = b;
+		lock(&cache.lock);
+		/* The rest of an older batch stays mapped, unused, until the
+		 * process ends: at most STACK_BATCH - 1 untouched stacks. */
+		cache.batch_next = b + total;
+		cache.batch_left = STACK_BATCH - 1;
+		cache.batch_size = total;
+		cache.batch_guard = guard;
+		unlock(&cache.lock);
+	}
+	if (madvise(base, guard, MADV_GUARD_INSTALL) != 0) {
+		atomic_store(&guard_madvise, false);
+		if (mprotect(base, guard, PROT_NONE) != 0) {
+			munmap(base, total);
+			return NULL;
+		}
+	}
+	return base;
 }
 
 /* size is the whole mapping, guard included, as glibc counts a thread's
@@ -62,31 +145,38 @@ int stack_alloc(struct stack *s, size_t size, size_t guard)
 			s->hi = c->hi;
 			s->guard = guard;
 			s->owned = true;
+			s->vg_id = c->vg_id;
 			return 0;
 		}
 	}
 	unlock(&cache.lock);
 
-	if (size + guard < size)
-		return -EAGAIN;
-	char *base = mmap(NULL, size + guard, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (base == MAP_FAILED)
-		return -EAGAIN;
-	if (guard && mprotect(base, guard, PROT_NONE) != 0) {
-		munmap(base, size + guard);
-		return -EAGAIN;
+	char *base = NULL;
+	if (guard && size + guard <= STACK_BATCH_MAX_BYTES &&
+	    atomic_load_explicit(&guard_madvise, memory_order_relaxed))
+		base = batch_take(size + guard, guard);
+	if (!base) {
+		base = mmap(NULL, size + guard, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (base == MAP_FAILED)
+			return -EAGAIN;
+		if (guard && mprotect(base, guard, PROT_NONE) != 0) {
+			munmap(base, size + guard);
+			return -EAGAIN;
+		}
 	}
 	s->lo = base + guard;
 	s->hi = base + guard + size;
 	s->guard = guard;
 	s->owned = true;
+	register_stack(s);
 	return 0;
 }
 
-static void unmap(char *lo, char *hi, size_t guard)
+static void unmap(struct cached_stack *c)
 {
-	munmap(lo - guard, (size_t)(hi - lo) + guard);
+	deregister_stack(c->vg_id);
+	munmap(c->lo - c->guard, (size_t)(c->hi - c->lo) + c->guard);
 }
 
 /* Caches s; the cache node lives at the top of the stack itself, a page the
@@ -99,6 +189,7 @@ void stack_free(struct stack *s)
 	c->lo = s->lo;
 	c->hi = s->hi;
 	c->guard = s->guard;
+	c->vg_id = s->vg_id;
 	c->freed_at = nanotime();
 	s->lo = s->hi = NULL;
 
@@ -111,7 +202,7 @@ void stack_free(struct stack *s)
 		return;
 	}
 	unlock(&cache.lock);
-	unmap(c->lo, c->hi, c->guard);
+	unmap(c);
 }
 
 static void release_if(bool (*pred)(struct cached_stack *, int64_t, int64_t),
@@ -135,7 +226,7 @@ static void release_if(bool (*pred)(struct cached_stack *, int64_t, int64_t),
 	while (victims) {
 		struct cached_stack *c = victims;
 		victims = c->next;
-		unmap(c->lo, c->hi, c->guard);
+		unmap(c);
 	}
 }
 
