@@ -477,6 +477,7 @@ extern struct godebug godebug RT_HIDDEN;
 void schedtrace(bool detailed);
 void rt_throw(const char *msg) __attribute__((noreturn));
 void rt_print(const char *s);
+void rt_write(const char *s, size_t n);
 void rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *rt_alloc(size_t size);   /* zeroed, never freed, no malloc */
 

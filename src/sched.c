@@ -9,13 +9,19 @@
  * own stack beyond the switch, so a G's stack can be handed to another M the
  * moment its context is saved.
  *
- * Switching.  A G gives up its M through mcall(fn): its context is saved,
- * the M continues on g0 and runs fn(gp) there (park_m, gosched_m, goexit0).
- * Whatever must happen only once the G is off its stack — releasing the lock
- * that protects the wait queue it joined, queuing its timer — happens in fn,
- * which is why park takes an unlock function: a waker that takes the same
- * lock can never see a G that is queued but still running (the
- * submit-then-wake rule from the waker's side).
+ * Switching.  A G gives up its M through mcall(fn, arg): its context is
+ * saved and the M continues either directly in the next G of its P's local
+ * queue or, when there is none (or the P owes the global queue a look, or a
+ * timer is due), on g0, which runs find_runnable.  Whichever context comes
+ * next first runs fn(gp, arg) (finish_switch): park_m, gosched_m, goexit0.
+ * Whatever must happen only once the G is off its stack — releasing the
+ * lock that protects the wait queue it joined, queuing its timer, putting
+ * it back on a run queue, freeing it — happens in fn, which is why park
+ * takes an unlock function: a waker that takes the same lock can never see
+ * a G that is queued but still running (the submit-then-wake rule from the
+ * waker's side).  Going G to G directly halves the switches of a yield or
+ * a hand-off between two threads on one P; the scheduler proper, which may
+ * block the M, still only ever runs on g0.
  *
  * Run queues.  A new or readied G goes to its P's runnext, so a pair of
  * threads that hand work to each other stays on one P and inherits the time

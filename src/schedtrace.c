@@ -27,8 +27,7 @@ struct out {
 
 static void flush(struct out *o)
 {
-	if (o->len)
-		rt_printf("%.*s", (int)o->len, o->buf);
+	rt_write(o->buf, o->len);
 	o->len = 0;
 }
 

@@ -27,6 +27,11 @@ void rt_print(const char *s)
 	write_all(s, strlen(s));
 }
 
+void rt_write(const char *s, size_t n)
+{
+	write_all(s, n);
+}
+
 /* vsnprintf into a stack buffer: glibc's does not allocate for the
  * conversions the runtime uses (%d %ld %s %u %x). */
 void rt_printf(const char *fmt, ...)
