@@ -16,7 +16,7 @@
 /* The process default (pthread_setattr_default_np); stacksize lives in the
  * runtime (default_stack_size), the rest here under default_lock. */
 static struct glibc_attr default_attr;
-static struct rt_lock default_lock;
+static struct rt_lock default_lock = RT_LOCK_INIT(RANK_DEFAULT_ATTR);
 static bool default_inited;  /* default_attr.guardsize set: default_lock */
 /* Set once pthread_setattr_default_np was called: until then the default
  * is glibc's initial one and pthread_create need not copy it. */

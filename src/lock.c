@@ -34,10 +34,51 @@ static inline void cpu_relax(void)
 	__builtin_ia32_pause();
 }
 
+#ifdef GOSHIM_DEBUG
+/* Ranks of the locks this thread holds, innermost last. */
+static __thread uint8_t held[16] __attribute__((tls_model("initial-exec")));
+static __thread int nheld __attribute__((tls_model("initial-exec")));
+
+static void rank_acquire(struct rt_lock *l)
+{
+	if (l->rank == RANK_NONE)
+		rt_throw("lock: lock without a rank");
+	if (nheld > 0 && held[nheld - 1] >= l->rank)
+		rt_throw("lock: lock order violation (see src/lockrank.h)");
+	if (nheld == (int)sizeof held)
+		rt_throw("lock: too many locks held");
+	held[nheld++] = l->rank;
+}
+
+static void rank_release(struct rt_lock *l)
+{
+	for (int i = nheld - 1; i >= 0; i--) {
+		if (held[i] == l->rank) {
+			for (; i < nheld - 1; i++)
+				held[i] = held[i + 1];
+			nheld--;
+			return;
+		}
+	}
+	rt_throw("unlock: lock not held");
+}
+#else
+static inline void rank_acquire(struct rt_lock *l)
+{
+	(void)l;
+}
+
+static inline void rank_release(struct rt_lock *l)
+{
+	(void)l;
+}
+#endif
+
 void lock(struct rt_lock *l)
 {
 	uint32_t v = UNLOCKED;
 
+	rank_acquire(l);
 	if (likely(atomic_compare_exchange_strong_explicit(&l->key, &v, LOCKED,
 			memory_order_acquire, memory_order_relaxed)))
 		return;
@@ -59,6 +100,7 @@ out:
 
 void unlock(struct rt_lock *l)
 {
+	rank_release(l);
 	if (atomic_exchange_explicit(&l->key, UNLOCKED, memory_order_release) == CONTENDED) {
 		int saved = errno;
 		rt_futex_wake(&l->key, 1);

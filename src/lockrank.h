@@ -1,18 +1,34 @@
 /*
  * lockrank.h — the order in which runtime locks may be taken.
- * "a < b" means: b may be acquired while a is held, never the reverse.
- * No runtime lock is ever held across a park or a blocking system call,
- * and none is held while calling the program's malloc.
  *
- *   semroot.lock < sched.lock
- *   semroot.lock < p.timers_lock
- *   sched.lock   < p.timers_lock      (schedtrace reads timer counts)
- *   sched.gflock                      (leaf)
- *   stackcache.lock                   (leaf)
- *   allglock                          (leaf)
- *   rt_alloc lock                     (leaf)
- *   keys lock                         (leaf)
+ * A lock may be acquired only while every lock held has a lower rank:
+ *
+ *   semroot < sched < timers < leaves
+ *
+ *   semroot  sema.c's per-address queue roots: a waiter queues its timeout
+ *            timer (timers) and timer_add may wake an M (sched) under it.
+ *   sched    sched.lock: Ps, Ms, global run queue.
+ *   timers   p.timers_lock.
+ *   leaves   gflock, stack cache, rt_alloc, key table, default attr: no
+ *            other lock is taken under them.
+ *
+ * No runtime lock is held across a park or a blocking system call, and
+ * none while calling the program's malloc.  Built with --enable-debug,
+ * lock() checks the order on every acquisition (lock.c).
  */
 #ifndef GOSHIM_LOCKRANK_H
 #define GOSHIM_LOCKRANK_H
+
+enum lock_rank {
+	RANK_NONE = 0,     /* zero-filled: must be given a rank before use */
+	RANK_SEMROOT,
+	RANK_SCHED,
+	RANK_TIMERS,
+	RANK_GFREE,
+	RANK_STACKCACHE,
+	RANK_ALLOC,
+	RANK_KEYS,
+	RANK_DEFAULT_ATTR,
+};
+
 #endif

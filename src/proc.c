@@ -22,7 +22,7 @@
 #include "libc_real.h"
 #include "runtime.h"
 
-struct schedt sched;
+struct schedt sched = { .lock = RT_LOCK_INIT(RANK_SCHED), .gflock = RT_LOCK_INIT(RANK_GFREE) };
 struct p **allp;
 int32_t gomaxprocs;
 _Atomic(struct m *) allm;
@@ -31,7 +31,7 @@ __thread struct g *g_cur __attribute__((tls_model("initial-exec")));
 
 /* ---------------------------------------------------------------- allocation */
 
-static struct rt_lock alloc_lock;
+static struct rt_lock alloc_lock = RT_LOCK_INIT(RANK_ALLOC);
 static char *alloc_cur, *alloc_end;
 
 /* Bump allocator for runtime objects (Ms, Ps, g0s): mmap'd, zeroed, never
@@ -428,6 +428,7 @@ static void init_main_g(struct m *m0)
 static int init_once(void)
 {
 	real_init();
+	sema_init();
 	init_default_stack();
 	gslab = mmap(NULL, (size_t)GSLAB_MAX * sizeof(struct g), PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -443,6 +444,7 @@ static int init_once(void)
 	for (int32_t i = 0; i < gomaxprocs; i++) {
 		struct p *pp = rt_alloc(sizeof *pp);
 		pp->id = i;
+		pp->timers_lock.rank = RANK_TIMERS;
 		allp[i] = pp;
 	}
 	struct m *m0 = allocm();

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unwind.h>
 
+#include "lockrank.h"
+
 #define RT_HIDDEN __attribute__((visibility("hidden")))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -33,7 +35,10 @@
  * Gs, g0, sysmon and foreign threads alike.  Ranks: src/lockrank.h. */
 struct rt_lock {
 	_Atomic uint32_t key;
+	uint8_t rank;   /* enum lock_rank, checked with --enable-debug */
 };
+
+#define RT_LOCK_INIT(r) { .key = 0, .rank = (r) }
 
 /* A one-shot wake-up for one sleeping kernel thread (Go's note). */
 struct note {
@@ -452,6 +457,7 @@ int tsd_set(unsigned key, const void *value);
  * threads, g0) block the kernel thread instead. */
 int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_reason r);
 int sema_wake(_Atomic uint32_t *addr, int n);
+void sema_init(void);
 
 /* ---------------------------------------------------------------- sleep */
 

@@ -45,6 +45,12 @@ struct semroot {
 
 static struct semroot semtable[SEMTABLE_SIZE];
 
+void sema_init(void)
+{
+	for (int i = 0; i < SEMTABLE_SIZE; i++)
+		semtable[i].lock.rank = RANK_SEMROOT;
+}
+
 static struct semroot *root_of(const void *addr)
 {
 	return &semtable[((uintptr_t)addr >> 3) % SEMTABLE_SIZE];

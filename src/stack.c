@@ -48,7 +48,7 @@ static struct {
 	char *batch_next;
 	int batch_left;
 	size_t batch_size, batch_guard;
-} cache;
+} cache = { .lock = RT_LOCK_INIT(RANK_STACKCACHE) };
 
 static _Atomic bool guard_madvise = true;  /* MADV_GUARD_INSTALL works */
 

@@ -23,7 +23,7 @@ struct key {
 };
 
 static struct key keys[PTHREAD_KEYS_MAX];
-static struct rt_lock keys_lock;
+static struct rt_lock keys_lock = RT_LOCK_INIT(RANK_KEYS);
 
 _Static_assert(TSD_INLINE * TSD_BLOCKS >= PTHREAD_KEYS_MAX, "TSD too small");
 
