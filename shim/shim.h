@@ -35,4 +35,12 @@ static inline struct g *shim_thread(pthread_t th)
 	return g_valid(gp) ? gp : NULL;
 }
 
+/* Declares gp, the G th names.  A pthread_t that names no G is ESRCH when
+ * a G asks, and glibc's own business (foreign_call) when a thread goshim
+ * does not run asks about one of its peers. */
+#define THREAD_OR_RETURN(gp, th, foreign_call)			\
+	struct g *gp = shim_thread(th);				\
+	if (!gp)						\
+		return shim_g() ? ESRCH : (foreign_call)
+
 #endif

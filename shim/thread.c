@@ -149,19 +149,13 @@ SHIM_EXPORT int pthread_equal(pthread_t a, pthread_t b)
 
 SHIM_EXPORT int pthread_getattr_np(pthread_t th, pthread_attr_t *attr)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_getattr_np(th, attr);
+	THREAD_OR_RETURN(gp, th, real.pthread_getattr_np(th, attr));
 	return attr_from_g(gp, attr);
 }
 
 SHIM_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_setname_np(th, name);
+	THREAD_OR_RETURN(gp, th, real.pthread_setname_np(th, name));
 	size_t len = strlen(name);
 	if (len >= sizeof gp->name)
 		return ERANGE;
@@ -171,10 +165,7 @@ SHIM_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 
 SHIM_EXPORT int pthread_getname_np(pthread_t th, char *buf, size_t len)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_getname_np(th, buf, len);
+	THREAD_OR_RETURN(gp, th, real.pthread_getname_np(th, buf, len));
 	size_t n = strnlen(gp->name, sizeof gp->name - 1);
 	if (len < sizeof gp->name && len <= n)
 		return ERANGE;
@@ -199,10 +190,7 @@ static int check_sched(int policy, const struct sched_param *param)
 
 SHIM_EXPORT int pthread_setschedparam(pthread_t th, int policy, const struct sched_param *param)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_setschedparam(th, policy, param);
+	THREAD_OR_RETURN(gp, th, real.pthread_setschedparam(th, policy, param));
 	int err = check_sched(policy, param);
 	if (err)
 		return err;
@@ -215,10 +203,7 @@ SHIM_EXPORT int pthread_setschedparam(pthread_t th, int policy, const struct sch
 
 SHIM_EXPORT int pthread_getschedparam(pthread_t th, int *policy, struct sched_param *param)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_getschedparam(th, policy, param);
+	THREAD_OR_RETURN(gp, th, real.pthread_getschedparam(th, policy, param));
 	*policy = gp->sched_policy;
 	*param = gp->sched_param;
 	return 0;
@@ -226,10 +211,7 @@ SHIM_EXPORT int pthread_getschedparam(pthread_t th, int *policy, struct sched_pa
 
 SHIM_EXPORT int pthread_setschedprio(pthread_t th, int prio)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_setschedprio(th, prio);
+	THREAD_OR_RETURN(gp, th, real.pthread_setschedprio(th, prio));
 	struct sched_param sp = { .sched_priority = prio };
 	int err = check_sched(gp->sched_policy, &sp);
 	if (err)
@@ -240,10 +222,7 @@ SHIM_EXPORT int pthread_setschedprio(pthread_t th, int prio)
 
 SHIM_EXPORT int pthread_setaffinity_np(pthread_t th, size_t size, const cpu_set_t *set)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_setaffinity_np(th, size, set);
+	THREAD_OR_RETURN(gp, th, real.pthread_setaffinity_np(th, size, set));
 	/* Validate as the kernel would: the set must contain an allowed CPU. */
 	cpu_set_t allowed;
 	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
@@ -266,10 +245,7 @@ SHIM_EXPORT int pthread_setaffinity_np(pthread_t th, size_t size, const cpu_set_
 
 SHIM_EXPORT int pthread_getaffinity_np(pthread_t th, size_t size, cpu_set_t *set)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_getaffinity_np(th, size, set);
+	THREAD_OR_RETURN(gp, th, real.pthread_getaffinity_np(th, size, set));
 	if (!gp->affinity)
 		return sched_getaffinity(0, size, set) == 0 ? 0 : errno;
 	if (size < gp->affinity_size) {
@@ -297,10 +273,7 @@ static int unsupported(const char *what, _Atomic bool *warned)
 
 SHIM_EXPORT int pthread_kill(pthread_t th, int sig)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_kill(th, sig);
+	THREAD_OR_RETURN(gp, th, real.pthread_kill(th, sig));
 	if (sig < 0 || sig >= NSIG)
 		return EINVAL;
 	if (sig == 0)
@@ -311,10 +284,7 @@ SHIM_EXPORT int pthread_kill(pthread_t th, int sig)
 
 SHIM_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_sigqueue(th, sig, value);
+	THREAD_OR_RETURN(gp, th, real.pthread_sigqueue(th, sig, value));
 	if (sig < 0 || sig >= NSIG)
 		return EINVAL;
 	if (sig == 0)
@@ -325,20 +295,14 @@ SHIM_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value
 
 SHIM_EXPORT int pthread_cancel(pthread_t th)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_cancel(th);
+	THREAD_OR_RETURN(gp, th, real.pthread_cancel(th));
 	static _Atomic bool warned;
 	return unsupported("pthread_cancel", &warned);
 }
 
 SHIM_EXPORT int pthread_getcpuclockid(pthread_t th, clockid_t *clock)
 {
-	struct g *me = shim_g();
-	struct g *gp = shim_thread(th);
-	if (!gp)
-		return me ? ESRCH : real.pthread_getcpuclockid(th, clock);
+	THREAD_OR_RETURN(gp, th, real.pthread_getcpuclockid(th, clock));
 	static _Atomic bool warned;
 	return unsupported("pthread_getcpuclockid", &warned);
 }

@@ -285,14 +285,7 @@ int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t
 	/* The ID is stored before the thread can run, as glibc does. */
 	*out = (uintptr_t)gp;
 
-	if (pp) {
-		runq_put(pp, gp, true);
-	} else {
-		lock(&sched.lock);
-		globrunq_put(gp);
-		unlock(&sched.lock);
-	}
-	wake_p();
+	runq_put_here(gp);
 	return 0;
 }
 

@@ -396,6 +396,9 @@ struct g *globrunq_get(struct p *pp, int32_t max);           /* sched.lock held 
 void park(bool (*unlockf)(struct g *gp, void *arg), void *arg, enum wait_reason reason);
 /* Makes a parked G runnable; legal with or without a P. */
 void ready(struct g *gp);
+/* Queues a runnable G as the caller's P's runnext (without a P: on the
+ * global queue), then wakes an idle P if one should run it. */
+void runq_put_here(struct g *gp);
 /* Puts the running G at the back of its P's queue and runs another. */
 void gosched(void);
 /* Leaves the running G and runs fn(gp, arg) once it is off its stack:

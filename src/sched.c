@@ -489,6 +489,11 @@ void ready(struct g *gp)
 	int32_t s = G_WAITING;
 	if (!atomic_compare_exchange_strong(&gp->status, &s, G_RUNNABLE))
 		rt_throw("ready: G not waiting");
+	runq_put_here(gp);
+}
+
+void runq_put_here(struct g *gp)
+{
 	struct g *me = getg();
 	struct p *pp = (me && me->m) ? me->m->p : NULL;
 	if (pp) {
