@@ -4,6 +4,7 @@ lib_LTLIBRARIES += libgoshim.la
 libgoshim_la_SOURCES = \
 	shim/attr.c \
 	shim/attr.h \
+	shim/c11.c \
 	shim/cleanup.c \
 	shim/key.c \
 	shim/once.c \
