@@ -226,15 +226,19 @@ static void reset_g(struct g *gp)
 int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t *out)
 {
 	struct p *pp = current_p();
-	size_t size = a->stack_size ? a->stack_size : default_stack;
+	/* As glibc: the guard comes on top of the requested size, so the
+	 * thread gets (and pthread_getattr_np reports) all of it. */
 	size_t guard = (a->guard_size + page - 1) & ~(page - 1);
+	size_t size = (a->stack_size ? a->stack_size : default_stack) + guard;
+	if (size < guard)
+		return -EAGAIN;
+	size = (size + page - 1) & ~(page - 1);
 
 	struct g *gp = gfget(pp);
 	if (!gp && !(gp = allocg()))
 		return -EAGAIN;
-	if (gp->stack.lo && (a->stack_addr ||
-	    (size_t)(gp->stack.hi - gp->stack.lo) + gp->stack.guard != ((size + page - 1) & ~(page - 1)) ||
-	    gp->stack.guard != guard))
+	if (gp->stack.lo && (a->stack_addr || gp->stack.guard != guard ||
+	    (size_t)(gp->stack.hi - gp->stack.lo) + gp->stack.guard != size))
 		stack_free(&gp->stack);
 	if (a->stack_addr) {
 		gp->stack = (struct stack){
