@@ -34,6 +34,15 @@ int netpoll_init(void)
 	return 0;
 }
 
+/* A child shares the parent's epoll instance and eventfd: make its own. */
+int netpoll_fork_child(void)
+{
+	syscall(SYS_close, epfd);
+	syscall(SYS_close, breakfd);
+	atomic_store(&break_pending, 0);
+	return netpoll_init();
+}
+
 bool netpoll_inited(void)
 {
 	return epfd >= 0;

@@ -55,6 +55,19 @@ void *rt_alloc(size_t size)
 	return r;
 }
 
+void rt_alloc_fork_lock(bool take)
+{
+	if (take)
+		lock(&alloc_lock);
+	else
+		unlock(&alloc_lock);
+}
+
+void rt_alloc_fork_child(void)
+{
+	alloc_lock = (struct rt_lock)RT_LOCK_INIT(RANK_ALLOC);
+}
+
 /* ---------------------------------------------------------------- allgs */
 
 #define GSLAB_MAX (4u << 20) /* Gs ever alive at once, virtual reservation */
@@ -455,6 +468,7 @@ static int init_once(void)
 	for (int32_t i = gomaxprocs - 1; i >= 1; i--)
 		pidle_put(allp[i]);
 	unlock(&sched.lock);
+	fork_init();
 	if (godebug.schedtrace > 0)
 		sysmon_start();
 	return 0;

@@ -475,6 +475,18 @@ bool netpoll_inited(void);
 struct g *netpoll(int64_t delay);
 void netpoll_break(void);
 
+/* ---------------------------------------------------------------- fork */
+
+void fork_init(void);
+/* Fork hooks of the subsystems (fork.c calls them). */
+void stack_fork_lock(bool take);
+void stack_fork_child(void);
+void rt_alloc_fork_lock(bool take);
+void rt_alloc_fork_child(void);
+void sema_fork_child(void);
+int netpoll_fork_child(void);
+void sysmon_fork_child(void);
+
 /* ---------------------------------------------------------------- debug */
 
 struct godebug {

@@ -48,7 +48,7 @@ static struct semroot semtable[SEMTABLE_SIZE];
 void sema_init(void)
 {
 	for (int i = 0; i < SEMTABLE_SIZE; i++)
-		semtable[i].lock.rank = RANK_SEMROOT;
+		semtable[i].lock = (struct rt_lock)RT_LOCK_INIT(RANK_SEMROOT);
 }
 
 static struct semroot *root_of(const void *addr)
@@ -112,6 +112,15 @@ static bool unlock_root(struct g *gp, void *arg)
 	(void)gp;
 	unlock(&((struct semroot *)arg)->lock);
 	return true;
+}
+
+/* The waiters of the parent's other threads do not exist in a child. */
+void sema_fork_child(void)
+{
+	for (int i = 0; i < SEMTABLE_SIZE; i++) {
+		semtable[i].lock = (struct rt_lock)RT_LOCK_INIT(RANK_SEMROOT);
+		semtable[i].head = semtable[i].tail = NULL;
+	}
 }
 
 /* Waits until woken while *addr == val.  deadline is a nanotime() value, or

@@ -263,6 +263,19 @@ static bool always(struct cached_stack *c, int64_t now, int64_t max_idle)
 	return true;
 }
 
+void stack_fork_lock(bool take)
+{
+	if (take)
+		lock(&cache.lock);
+	else
+		unlock(&cache.lock);
+}
+
+void stack_fork_child(void)
+{
+	cache.lock = (struct rt_lock)RT_LOCK_INIT(RANK_STACKCACHE);
+}
+
 void stack_scavenge(int64_t now, int64_t max_idle_ns)
 {
 	release_if(idle_too_long, now, max_idle_ns);

@@ -84,6 +84,14 @@ static void *sysmon(void *arg)
 	return NULL;
 }
 
+/* The child of a fork has no sysmon: start one again when needed. */
+void sysmon_fork_child(void)
+{
+	atomic_store(&started, 0);
+	if (godebug.schedtrace > 0)
+		sysmon_start();
+}
+
 /* Starts sysmon once (at init with schedtrace, else with the first thread
  * the program creates). */
 void sysmon_start(void)
