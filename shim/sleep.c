@@ -51,10 +51,10 @@ SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespe
 		return EINVAL;
 	if (!gp || !timer_clock(clock))
 		return real.clock_nanosleep(clock, flags, req, rem);
-	if (!shim_timespec_valid(req) || (!(flags & TIMER_ABSTIME) && req->tv_sec < 0))
+	if (!shim_timespec_valid(req) || req->tv_sec < 0)
 		return EINVAL;
 	if (flags & TIMER_ABSTIME)
-		rt_sleep_until(req->tv_sec < 0 ? nanotime() : shim_deadline(clock, req));
+		rt_sleep_until(shim_deadline(clock, req));
 	else
 		rt_sleep_until(rel_deadline(req));
 	return 0;
