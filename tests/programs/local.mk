@@ -1,0 +1,98 @@
+# Integration test programs: plain pthread programs, built without any
+# knowledge of goshim, run by tests/programs/run.sh under the preload with
+# several GOMAXPROCS values.
+#
+# Each program NAME is a check program tests/programs/NAME and a test
+# tests/programs/NAME.ptest: a stamp file made here, so that automake's
+# harness (which needs the test to exist) runs
+# "run.sh tests/programs/NAME.ptest"; run.sh strips .ptest to find the
+# program.
+
+tests_programs_cflags = $(AM_CFLAGS) -std=gnu11 -pthread
+tests_programs_ldflags = -pthread
+
+check_PROGRAMS += tests/programs/attr
+tests_programs_attr_SOURCES = tests/programs/attr.c
+tests_programs_attr_CFLAGS = $(tests_programs_cflags)
+tests_programs_attr_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/create_join_batches
+tests_programs_create_join_batches_SOURCES = tests/programs/create_join_batches.c
+tests_programs_create_join_batches_CFLAGS = $(tests_programs_cflags)
+tests_programs_create_join_batches_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/deep_recursion
+tests_programs_deep_recursion_SOURCES = tests/programs/deep_recursion.c
+tests_programs_deep_recursion_CFLAGS = $(tests_programs_cflags)
+tests_programs_deep_recursion_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/exit_from_main
+tests_programs_exit_from_main_SOURCES = tests/programs/exit_from_main.c
+tests_programs_exit_from_main_CFLAGS = $(tests_programs_cflags)
+tests_programs_exit_from_main_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/join_errors
+tests_programs_join_errors_SOURCES = tests/programs/join_errors.c
+tests_programs_join_errors_CFLAGS = $(tests_programs_cflags)
+tests_programs_join_errors_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/many_waiters_exit
+tests_programs_many_waiters_exit_SOURCES = tests/programs/many_waiters_exit.c
+tests_programs_many_waiters_exit_CFLAGS = $(tests_programs_cflags)
+tests_programs_many_waiters_exit_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/once
+tests_programs_once_SOURCES = tests/programs/once.c
+tests_programs_once_CFLAGS = $(tests_programs_cflags)
+tests_programs_once_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/self_equal
+tests_programs_self_equal_SOURCES = tests/programs/self_equal.c
+tests_programs_self_equal_CFLAGS = $(tests_programs_cflags)
+tests_programs_self_equal_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/sleep_semantics
+tests_programs_sleep_semantics_SOURCES = tests/programs/sleep_semantics.c
+tests_programs_sleep_semantics_CFLAGS = $(tests_programs_cflags)
+tests_programs_sleep_semantics_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/sleepers
+tests_programs_sleepers_SOURCES = tests/programs/sleepers.c
+tests_programs_sleepers_CFLAGS = $(tests_programs_cflags)
+tests_programs_sleepers_LDFLAGS = $(tests_programs_ldflags)
+
+
+check_PROGRAMS += tests/programs/tsd_destructors
+tests_programs_tsd_destructors_SOURCES = tests/programs/tsd_destructors.c
+tests_programs_tsd_destructors_CFLAGS = $(tests_programs_cflags)
+tests_programs_tsd_destructors_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/yield_pingpong
+tests_programs_yield_pingpong_SOURCES = tests/programs/yield_pingpong.c
+tests_programs_yield_pingpong_CFLAGS = $(tests_programs_cflags)
+tests_programs_yield_pingpong_LDFLAGS = $(tests_programs_ldflags)
+
+tests_programs_ptests = \
+	tests/programs/attr.ptest \
+	tests/programs/create_join_batches.ptest \
+	tests/programs/deep_recursion.ptest \
+	tests/programs/exit_from_main.ptest \
+	tests/programs/join_errors.ptest \
+	tests/programs/many_waiters_exit.ptest \
+	tests/programs/once.ptest \
+	tests/programs/self_equal.ptest \
+	tests/programs/sleep_semantics.ptest \
+	tests/programs/sleepers.ptest \
+	tests/programs/tsd_destructors.ptest \
+	tests/programs/yield_pingpong.ptest
+
+TESTS += $(tests_programs_ptests)
+TEST_EXTENSIONS += .ptest
+PTEST_LOG_COMPILER = $(SHELL) $(srcdir)/tests/programs/run.sh
+
+$(tests_programs_ptests):
+	@$(MKDIR_P) tests/programs
+	$(AM_V_GEN): > $@
+
+CLEANFILES += $(tests_programs_ptests)
+EXTRA_DIST += tests/programs/run.sh tests/programs/check.h
