@@ -1,0 +1,1 @@
+# Check unit tests of the runtime (filled in by tests/unit).
