@@ -74,7 +74,7 @@ static int join(pthread_t th, void **retval, int64_t deadline, bool try)
 	}
 	if (retval)
 		*retval = gp->retval;
-	g_reap(gp);
+	g_reap_exited(gp);
 	return 0;
 }
 
@@ -123,7 +123,7 @@ SHIM_EXPORT int pthread_detach(pthread_t th)
 	/* Exited and not joined: detaching frees it, as in glibc. */
 	struct g *none = NULL;
 	if (js == J_EXITED && atomic_compare_exchange_strong(&gp->joiner, &none, gp))
-		g_reap(gp);
+		g_reap_exited(gp);
 	return 0;
 }
 

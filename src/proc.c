@@ -177,6 +177,16 @@ static struct p *current_p(void)
 	return (me && me->m) ? me->m->p : NULL;
 }
 
+/* Reaps an exited G for its joiner or detacher: waits out the moment
+ * between its exit and the end of its switch away (goexit0), then frees. */
+void g_reap_exited(struct g *gp)
+{
+	/* load-acquire: pairs with goexit0's store-release */
+	while (atomic_load_explicit(&gp->status, memory_order_acquire) != G_DEAD)
+		__builtin_ia32_pause();
+	g_reap(gp);
+}
+
 void g_reap(struct g *gp)
 {
 	atomic_store(&gp->join_state, J_FREE);
@@ -236,6 +246,18 @@ static void reset_g(struct g *gp)
 	gp->saved_errno = 0;
 }
 
+/* A fresh goid, from pp's batch when there is a P. */
+static uint64_t new_goid(struct p *pp)
+{
+	if (!pp)
+		return atomic_fetch_add(&sched.goidgen, 1) + 1;
+	if (pp->goidcache == pp->goidcacheend) {
+		pp->goidcache = atomic_fetch_add(&sched.goidgen, GOID_BATCH) + 1;
+		pp->goidcacheend = pp->goidcache + GOID_BATCH;
+	}
+	return pp->goidcache++;
+}
+
 int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t *out)
 {
 	struct p *pp = current_p();
@@ -269,7 +291,7 @@ int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t
 	reset_g(gp);
 	gp->start = start;
 	gp->arg = arg;
-	gp->goid = atomic_fetch_add(&sched.goidgen, 1) + 1;
+	gp->goid = new_goid(pp);
 	struct g *me = getg_user();
 	gp->creator = me ? me->goid : 0;
 	gp->guard_size = guard;
@@ -306,32 +328,36 @@ int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t
 	return 0;
 }
 
-/* After the switch away from a dying G: hand it to its joiner or to the
- * free list. */
-static void goexit0(struct g *gp, void *arg)
+/* After the switch away from a dying G: it is off its stack, so it is
+ * DEAD now, and a detached one goes to the free list. */
+static void goexit0(struct g *gp, void *detached)
 {
-	(void)arg;
-	atomic_store(&gp->status, G_DEAD);
-	if (gp->affinity) {
-		free(gp->affinity);
-		gp->affinity = NULL;
-	}
-	uint32_t js = J_JOINABLE;
-	if (atomic_compare_exchange_strong(&gp->join_state, &js, J_EXITED))
-		sema_wake(&gp->join_state, INT_MAX);
-	else
-		g_reap(gp); /* detached */
+	/* store-release: a reaper that sees DEAD may reuse the stack */
+	atomic_store_explicit(&gp->status, G_DEAD, memory_order_release);
+	if (detached)
+		g_reap(gp);
 }
 
+/* Ends the calling G.  Its joiner is woken from here, before the switch,
+ * so that it usually runs next on this very M (runnext) without a trip
+ * through g0; the joiner reaps the G only once goexit0 marked it DEAD. */
 void goexit(void *retval)
 {
 	struct g *gp = getg_user();
 	gp->retval = retval;
 	tsd_run_destructors(&gp->tsd);
+	if (gp->affinity) {
+		free(gp->affinity);
+		gp->affinity = NULL;
+	}
 	/* The last thread to end ends the process, as when main returns. */
 	if (atomic_fetch_sub(&sched.nthreads, 1) == 1)
 		exit(0);
-	mcall(goexit0, NULL);
+	uint32_t js = J_JOINABLE;
+	bool detached = !atomic_compare_exchange_strong(&gp->join_state, &js, J_EXITED);
+	if (!detached)
+		sema_wake(&gp->join_state, INT_MAX);
+	mcall(goexit0, detached ? gp : NULL);
 	rt_throw("goexit: dead G resumed");
 }
 
@@ -416,7 +442,7 @@ static void init_main_g(struct m *m0)
 	void *addr = NULL;
 	size_t size = 0;
 
-	g1->goid = atomic_fetch_add(&sched.goidgen, 1) + 1;
+	g1->goid = new_goid(NULL);
 	if (real.pthread_getattr_np(real.pthread_self(), &attr) == 0) {
 		real.pthread_attr_getstack(&attr, &addr, &size);
 		real.pthread_attr_destroy(&attr);

@@ -11,6 +11,11 @@
  * the global queue in one batch, so the global lock is taken once per
  * RUNQ_SIZE/2 puts at worst.
  */
+#include <errno.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "runtime.h"
 
 static inline struct g *slot_load(struct p *pp, uint32_t i)
@@ -141,12 +146,22 @@ static uint32_t runq_grab(struct p *victim, struct p *pp, uint32_t at, bool stea
 			if (!next)
 				return 0;
 			/* The victim likely readied it a moment ago and is about
-			 * to run it: give it a few microseconds to do so rather
-			 * than bounce the pair between Ps. */
+			 * to run it, maybe after a system call (waking this very
+			 * M takes one): give it time to do so rather than bounce
+			 * the pair between Ps.  Sleep, as Go does (usleep(3), tens
+			 * of microseconds with timer slack), rather than spin.  If
+			 * the victim switched meanwhile it is making progress:
+			 * leave its runnext be, even if it holds the same pointer
+			 * again (a G freed and reused: the ABA that would steal a
+			 * brand-new G). */
 			if (atomic_load_explicit(&victim->status, memory_order_relaxed) == P_RUNNING) {
-				int64_t until = nanotime() + RUNNEXT_GRACE_NS;
-				while (nanotime() < until)
-					__builtin_ia32_pause();
+				uint32_t sw = atomic_load_explicit(&victim->nswitch, memory_order_relaxed);
+				struct timespec ts = { 0, RUNNEXT_GRACE_NS };
+				int saved = errno;
+				syscall(SYS_nanosleep, &ts, NULL);
+				errno = saved;
+				if (atomic_load_explicit(&victim->nswitch, memory_order_relaxed) != sw)
+					return 0;
 			}
 			if (!atomic_compare_exchange_strong(&victim->runnext, &next, NULL))
 				continue;

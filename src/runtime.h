@@ -259,6 +259,7 @@ struct g {
 };
 
 #define RUNQ_SIZE 256
+#define CACHE_LINE 64
 
 enum pstatus {
 	P_IDLE,
@@ -272,19 +273,21 @@ struct p {
 	struct m *m;                    /* owner M, NULL when idle */
 	struct p *link;                 /* sched.pidle; sched.lock */
 	uint32_t schedtick;             /* owner; read racily by sysmon */
+	_Atomic uint32_t nswitch;       /* every switch to a G; owner writes */
 	uint32_t syscalltick;           /* owner */
 
 	/* Local run queue: lock-free, single producer (owner), many consumers
 	 * (owner and stealers), as in Go. */
-	_Atomic uint32_t runqhead;
+	_Alignas(CACHE_LINE) _Atomic uint32_t runqhead;
 	_Atomic uint32_t runqtail;
 	_Atomic(struct g *) runq[RUNQ_SIZE];
 	/* The G to run next, ahead of runq: keeps a producer/consumer pair on
 	 * one P.  Set by owner, taken by owner or stealers (CAS). */
-	_Atomic(struct g *) runnext;
+	_Alignas(CACHE_LINE) _Atomic(struct g *) runnext;
 
-	struct g *gfree;                /* dead Gs with stacks; owner */
+	_Alignas(CACHE_LINE) struct g *gfree;                /* dead Gs with stacks; owner */
 	int32_t gfreecnt;
+	uint64_t goidcache, goidcacheend; /* next goids to hand out; owner */
 
 	struct rt_lock timers_lock;
 	struct timer_heap timers;       /* timers_lock */
@@ -311,10 +314,11 @@ struct m {
 	void *after_arg;
 };
 
+/* Fields that different Ms write often sit on cache lines of their own:
+ * a spinning M's churn on the idle lists must not slow down the M that
+ * creates and readies Gs (goid and thread counts, wake_p's reads). */
 struct schedt {
-	struct rt_lock lock;            /* lockrank: see lockrank.h */
-
-	_Atomic uint64_t goidgen;
+	_Alignas(CACHE_LINE) struct rt_lock lock; /* lockrank: see lockrank.h */
 	int64_t mnext;                  /* next M id; sched.lock */
 
 	struct m *midle;                /* idle Ms; sched.lock */
@@ -326,17 +330,19 @@ struct schedt {
 	struct g *runqhead, *runqtail;  /* global run queue; sched.lock */
 	_Atomic int32_t runqsize;       /* writes under sched.lock */
 
-	struct rt_lock gflock;          /* global free Gs */
+	_Alignas(CACHE_LINE) struct rt_lock gflock; /* global free Gs */
 	struct g *gfree;
 	int32_t ngfree;
 
 	/* 0 while some M blocks in netpoll, else the time of the last poll. */
-	_Atomic int64_t lastpoll;
+	_Alignas(CACHE_LINE) _Atomic int64_t lastpoll;
 	/* when the blocked poller will wake up by itself (0: never). */
 	_Atomic int64_t polluntil;
+	int64_t starttime;              /* ns at init; immutable */
 
-	_Atomic int32_t nthreads;       /* program threads (Gs) not yet exited */
-	int64_t starttime;              /* ns at init */
+	/* Gs take ids GOID_BATCH at a time per P (pp->goidcache). */
+	_Alignas(CACHE_LINE) _Atomic uint64_t goidgen;
+	_Alignas(CACHE_LINE) _Atomic int32_t nthreads; /* program threads not yet exited */
 };
 
 extern struct schedt sched RT_HIDDEN;
@@ -436,6 +442,7 @@ void g_unwind(struct unwind_buf *buf) __attribute__((noreturn));
 void g_start(void *gp) __attribute__((noreturn));
 /* Reaps a joined or detached dead G into the free lists. */
 void g_reap(struct g *gp);
+void g_reap_exited(struct g *gp);
 bool g_valid(const struct g *gp);
 size_t default_stack_size(void);
 void set_default_stack_size(size_t sz);
@@ -515,5 +522,6 @@ void *rt_alloc(size_t size);   /* zeroed, never freed, no malloc */
 #define STEAL_TRIES 4
 #define RUNNEXT_GRACE_NS 3000        /* a victim's time to run its runnext */
 #define SCHED_GLOBAL_EVERY 61        /* schedticks between global queue checks */
+#define GOID_BATCH 16                /* goids a P takes from sched at once */
 
 #endif

@@ -389,8 +389,10 @@ static inline void switch_to(struct m *mp, struct ctx *save, struct g *gp, bool 
 	mp->curg = gp;
 	gp->m = mp;
 	atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
+	struct p *pp = mp->p;
 	if (!inherit_time)
-		mp->p->schedtick++;
+		pp->schedtick++;
+	atomic_store_explicit(&pp->nswitch, pp->nswitch + 1, memory_order_relaxed);
 	g_cur = gp;
 	if (unlikely(!gp->ctx.sp))
 		rt_ctx_start(save, gp->stack.hi, g_start, gp);
