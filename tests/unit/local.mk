@@ -1,1 +1,13 @@
-# Check unit tests of the runtime (filled in by tests/unit).
+# Check unit tests of runtime pieces, linked with the runtime directly.
+check_PROGRAMS += tests/unit/check_runtime
+tests_unit_check_runtime_SOURCES = \
+	tests/unit/main.c \
+	tests/unit/unit.h \
+	tests/unit/check_runq.c \
+	tests/unit/check_sema.c \
+	tests/unit/check_stack.c \
+	tests/unit/check_timer.c
+tests_unit_check_runtime_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE -I$(top_srcdir)/src
+tests_unit_check_runtime_CFLAGS = $(AM_CFLAGS) -std=gnu11 $(CHECK_CFLAGS)
+tests_unit_check_runtime_LDADD = src/libruntime.la $(CHECK_LIBS) -lpthread
+TESTS += tests/unit/check_runtime
