@@ -67,9 +67,14 @@ static __attribute__((noinline)) int errno_now(void)
     return errno;
 }
 
+static __attribute__((noinline)) void errno_set(int e)
+{
+    errno = e;
+}
+
 static __attribute__((noinline)) void errno_clear(void)
 {
-    errno = 0;
+    errno_set(0);
 }
 
 /* CHECK_ERRNO(expr, want): expr must return -1 with errno == want. */
