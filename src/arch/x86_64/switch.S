@@ -18,13 +18,8 @@
  */
 	.text
 
-/* void rt_ctx_switch(struct ctx *save, const struct ctx *load) */
-	.globl	rt_ctx_switch
-	.hidden	rt_ctx_switch
-	.type	rt_ctx_switch, @function
-	.p2align 4
-rt_ctx_switch:
-	.cfi_startproc
+/* Pushes the frame described above onto the current stack. */
+.macro SAVE_FRAME
 	pushq	%rbp
 	pushq	%rbx
 	pushq	%r12
@@ -34,6 +29,16 @@ rt_ctx_switch:
 	subq	$16, %rsp
 	stmxcsr	8(%rsp)
 	fnstcw	(%rsp)
+.endm
+
+/* void rt_ctx_switch(struct ctx *save, const struct ctx *load) */
+	.globl	rt_ctx_switch
+	.hidden	rt_ctx_switch
+	.type	rt_ctx_switch, @function
+	.p2align 4
+rt_ctx_switch:
+	.cfi_startproc
+	SAVE_FRAME
 	movl	8(%rsp), %eax
 	movzwl	(%rsp), %ecx
 	movq	%rsp, (%rdi)
@@ -68,15 +73,7 @@ rt_ctx_switch:
 	.p2align 4
 rt_ctx_start:
 	.cfi_startproc
-	pushq	%rbp
-	pushq	%rbx
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
-	subq	$16, %rsp
-	stmxcsr	8(%rsp)
-	fnstcw	(%rsp)
+	SAVE_FRAME
 	movq	%rsp, (%rdi)
 	movq	%rsi, %rsp
 	movq	%rdx, %r12
