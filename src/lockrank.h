@@ -9,8 +9,8 @@
  *            timer (timers) and timer_add may wake an M (sched) under it.
  *   sched    sched.lock: Ps, Ms, global run queue.
  *   timers   p.timers_lock.
- *   leaves   gflock, stack cache, rt_alloc, key table, default attr: no
- *            other lock is taken under them.
+ *   leaves   gflock, stack cache, rt_alloc, allglock, key table, default
+ *            attr: no other lock is taken under them.
  *
  * No runtime lock is held across a park or a blocking system call, and
  * none while calling the program's malloc.  Built with --enable-debug,
@@ -27,6 +27,7 @@ enum lock_rank {
 	RANK_GFREE,
 	RANK_STACKCACHE,
 	RANK_ALLOC,
+	RANK_ALLG,
 	RANK_KEYS,
 	RANK_DEFAULT_ATTR,
 };

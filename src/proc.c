@@ -2,10 +2,11 @@
  * proc.c — life cycle of Gs, Ms and Ps: runtime init (the main thread
  * becomes G1 on M0), G creation and exit, the free-G lists, M creation.
  *
- * G structs live in one reserved, lazily committed array (gslab) and are
- * never returned to the OS, as in Go: a pthread_t is a G's address, and
- * checking a pthread_t is a range and status check, never a dereference of
- * freed memory.  A dead G keeps its stack while it waits in a free list, so
+ * G structs live in chunks of GCHUNK, mapped as needed, and are never
+ * returned to the OS, as in Go: a pthread_t is a G's address, and checking
+ * a pthread_t is a range and status check, never a dereference of freed
+ * memory.  (Chunks rather than one large reservation: a program run under
+ * `ulimit -v` must not lose gigabytes of its address space to goshim.)  A dead G keeps its stack while it waits in a free list, so
  * creating a thread of the usual size reuses both at once.
  */
 #include <errno.h>
@@ -55,55 +56,82 @@ void *rt_alloc(size_t size)
 	return r;
 }
 
-void rt_alloc_fork_lock(bool take)
-{
-	if (take)
-		lock(&alloc_lock);
-	else
-		unlock(&alloc_lock);
-}
-
-void rt_alloc_fork_child(void)
-{
-	alloc_lock = (struct rt_lock)RT_LOCK_INIT(RANK_ALLOC);
-}
 
 /* ---------------------------------------------------------------- allgs */
 
-#define GSLAB_MAX (4u << 20) /* Gs ever alive at once, virtual reservation */
+#define GCHUNK (1u << 14)       /* Gs per chunk */
+#define GCHUNKS_MAX 256         /* at most 4M Gs ever allocated */
 
-static struct g *gslab;            /* immutable after init */
-static _Atomic uint32_t gslab_len; /* Gs handed out; only grows */
+static struct g *_Atomic gchunks[GCHUNKS_MAX]; /* published before allglen */
+static _Atomic uint32_t allglen;                /* Gs handed out; only grows */
+static struct rt_lock allglock = RT_LOCK_INIT(RANK_ALLG);
 
+/* A new G struct (zeroed, J_FREE), or NULL when none can be had.  Rare:
+ * exited Gs are reused from the free lists first. */
 static struct g *allocg(void)
 {
-	uint32_t i = atomic_fetch_add(&gslab_len, 1);
-	if (i >= GSLAB_MAX) {
-		atomic_fetch_sub(&gslab_len, 1);
-		return NULL;
+	struct g *gp = NULL;
+	lock(&allglock);
+	uint32_t i = atomic_load_explicit(&allglen, memory_order_relaxed);
+	uint32_t c = i / GCHUNK;
+	if (c < GCHUNKS_MAX && !atomic_load_explicit(&gchunks[c], memory_order_relaxed)) {
+		void *m = mmap(NULL, (size_t)GCHUNK * sizeof(struct g), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (m != MAP_FAILED)
+			atomic_store_explicit(&gchunks[c], m, memory_order_release);
 	}
-	struct g *gp = &gslab[i];
-	gp->join_state = J_FREE;
+	if (c < GCHUNKS_MAX && atomic_load_explicit(&gchunks[c], memory_order_relaxed)) {
+		gp = &gchunks[c][i % GCHUNK];
+		gp->join_state = J_FREE;
+		/* store-release: readers of allglen see the chunk and the G */
+		atomic_store_explicit(&allglen, i + 1, memory_order_release);
+	}
+	unlock(&allglock);
 	return gp;
 }
 
 bool g_valid(const struct g *gp)
 {
-	uintptr_t off = (uintptr_t)gp - (uintptr_t)gslab;
-	if ((uintptr_t)gp < (uintptr_t)gslab || off % sizeof(struct g) != 0 ||
-	    off / sizeof(struct g) >= atomic_load(&gslab_len))
-		return false;
-	return atomic_load(&gp->join_state) != J_FREE && !gp->is_g0;
+	uint32_t n = atomic_load_explicit(&allglen, memory_order_acquire);
+	for (uint32_t c = 0; c * GCHUNK < n; c++) {
+		struct g *base = atomic_load_explicit(&gchunks[c], memory_order_acquire);
+		if (gp < base || gp >= base + GCHUNK)
+			continue;
+		uintptr_t off = (uintptr_t)gp - (uintptr_t)base;
+		if (off % sizeof(struct g) != 0 || c * GCHUNK + off / sizeof(struct g) >= n)
+			return false;
+		return atomic_load(&gp->join_state) != J_FREE && !gp->is_g0;
+	}
+	return false;
+}
+
+/* Fork: the allocators' locks (rt_alloc, allglock) are held across the
+ * fork, so no other M is in the middle of an allocation. */
+void rt_alloc_fork_lock(bool take)
+{
+	if (take) {
+		lock(&alloc_lock);
+		lock(&allglock);
+	} else {
+		unlock(&allglock);
+		unlock(&alloc_lock);
+	}
+}
+
+void rt_alloc_fork_child(void)
+{
+	alloc_lock = (struct rt_lock)RT_LOCK_INIT(RANK_ALLOC);
+	allglock = (struct rt_lock)RT_LOCK_INIT(RANK_ALLG);
 }
 
 uint32_t allg_count(void)
 {
-	return atomic_load(&gslab_len);
+	return atomic_load_explicit(&allglen, memory_order_acquire);
 }
 
 struct g *allg_at(uint32_t i)
 {
-	return &gslab[i];
+	return &atomic_load_explicit(&gchunks[i / GCHUNK], memory_order_acquire)[i % GCHUNK];
 }
 
 /* ---------------------------------------------------------------- free Gs */
@@ -438,6 +466,8 @@ struct m *newm(struct p *pp, bool spinning)
 static void init_main_g(struct m *m0)
 {
 	struct g *g1 = allocg();
+	if (!g1)
+		rt_throw("rt_init: cannot allocate G1");
 	pthread_attr_t attr;
 	void *addr = NULL;
 	size_t size = 0;
@@ -466,10 +496,6 @@ static int init_once(void)
 	real_init();
 	sema_init();
 	init_default_stack();
-	gslab = mmap(NULL, (size_t)GSLAB_MAX * sizeof(struct g), PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (gslab == MAP_FAILED)
-		rt_throw("rt_init: cannot reserve the G table");
 	env_parse();
 	sched.starttime = nanotime();
 	atomic_store(&sched.lastpoll, sched.starttime);

@@ -62,17 +62,17 @@ static inline void check_fail_(const char *file, int line, const char *expr,
  * TLS step) a sleep earlier in the function may have moved the thread to
  * another kernel thread, so the address is looked up here, right after the
  * call whose errno is checked. */
-static __attribute__((noinline)) int errno_now(void)
+static __attribute__((noinline, unused)) int errno_now(void)
 {
     return errno;
 }
 
-static __attribute__((noinline)) void errno_set(int e)
+static __attribute__((noinline, unused)) void errno_set(int e)
 {
     errno = e;
 }
 
-static __attribute__((noinline)) void errno_clear(void)
+static __attribute__((noinline, unused)) void errno_clear(void)
 {
     errno_set(0);
 }

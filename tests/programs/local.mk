@@ -72,6 +72,11 @@ tests_programs_yield_pingpong_SOURCES = tests/programs/yield_pingpong.c
 tests_programs_yield_pingpong_CFLAGS = $(tests_programs_cflags)
 tests_programs_yield_pingpong_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/stack_exhaustion
+tests_programs_stack_exhaustion_SOURCES = tests/programs/stack_exhaustion.c
+tests_programs_stack_exhaustion_CFLAGS = $(tests_programs_cflags)
+tests_programs_stack_exhaustion_LDFLAGS = $(tests_programs_ldflags)
+
 tests_programs_ptests = \
 	tests/programs/attr.ptest \
 	tests/programs/create_join_batches.ptest \
@@ -83,6 +88,7 @@ tests_programs_ptests = \
 	tests/programs/self_equal.ptest \
 	tests/programs/sleep_semantics.ptest \
 	tests/programs/sleepers.ptest \
+	tests/programs/stack_exhaustion.ptest \
 	tests/programs/tsd_destructors.ptest \
 	tests/programs/yield_pingpong.ptest
 
