@@ -144,7 +144,12 @@ static inline struct timer *timer_heap_top(const struct timer_heap *h)
 	return h->len ? h->v[0] : NULL;
 }
 
+/* Queues t; wakes whoever must notice a new earliest timer.  No runtime
+ * lock may be held (the wake may start an M); under a lock use
+ * timer_add_nowake, then timer_wake once unlocked. */
 void timer_add(struct p *pp, struct timer *t);
+bool timer_add_nowake(struct p *pp, struct timer *t);
+void timer_wake(int64_t when);
 /* Removes t if still queued; returns true if it will not fire.  Waits while
  * its function runs. */
 bool timer_del(struct timer *t);

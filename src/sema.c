@@ -107,10 +107,21 @@ static void timeout_fired(struct timer *t)
 		wake_waiter(w);
 }
 
+struct park_unlock {
+	struct semroot *root;
+	int64_t wake_when;   /* a timer to announce once unlocked, or 0 */
+};
+
+/* After the waiter is off its stack: release its root, then announce its
+ * timeout timer.  Nothing of the waiter may be touched once unlocked: a
+ * waker may have readied it, and its stack frame may be gone. */
 static bool unlock_root(struct g *gp, void *arg)
 {
+	struct park_unlock pu = *(struct park_unlock *)arg;
 	(void)gp;
-	unlock(&((struct semroot *)arg)->lock);
+	unlock(&pu.root->lock);
+	if (pu.wake_when)
+		timer_wake(pu.wake_when);
 	return true;
 }
 
@@ -142,13 +153,18 @@ int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_
 	w.state = W_WAITING;
 	enqueue(r, &w);
 	if (w.g) {
+		struct park_unlock pu = { r, 0 };
 		if (deadline >= 0) {
 			w.timer.when = deadline;
 			w.timer.f = timeout_fired;
 			w.timer.arg = &w;
-			timer_add(w.g->m->p, &w.timer);
+			/* The timer is queued under the root lock, so a timeout
+			 * finds the waiter queued; announcing it may start an M
+			 * (pthread_create, malloc): that waits for the unlock. */
+			if (timer_add_nowake(w.g->m->p, &w.timer))
+				pu.wake_when = deadline;
 		}
-		park(unlock_root, r, reason);
+		park(unlock_root, &pu, reason);
 		if (deadline >= 0)
 			timer_del(&w.timer);
 	} else {

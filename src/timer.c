@@ -134,8 +134,10 @@ static void wake_netpoller(int64_t when)
 	}
 }
 
-/* Queues t on pp's heap.  The caller owns t, which must be IDLE. */
-void timer_add(struct p *pp, struct timer *t)
+/* Queues t on pp's heap.  The caller owns t, which must be IDLE.  Returns
+ * true when t became pp's earliest timer: then the caller must call
+ * timer_wake(t->when) once it holds no lock (waking may start an M). */
+bool timer_add_nowake(struct p *pp, struct timer *t)
 {
 	/* A timer reused right after it fired may still be finishing its f. */
 	while (atomic_load_explicit(&t->state, memory_order_acquire) == TIMER_RUNNING)
@@ -150,8 +152,18 @@ void timer_add(struct p *pp, struct timer *t)
 	if (first)
 		update_timer0(pp);
 	unlock(&pp->timers_lock);
-	if (first)
-		wake_netpoller(t->when);
+	return first;
+}
+
+void timer_wake(int64_t when)
+{
+	wake_netpoller(when);
+}
+
+void timer_add(struct p *pp, struct timer *t)
+{
+	if (timer_add_nowake(pp, t))
+		timer_wake(t->when);
 }
 
 bool timer_del(struct timer *t)
