@@ -444,21 +444,31 @@ static void *mstart(void *arg)
 	sched_loop(mp);
 }
 
-/* Starts a new M that will run with pp, spinning or not.  Returns NULL if
- * the kernel thread could not be created. */
+/* Starts a kernel thread running fn(mp) for a new M; the M joins allm
+ * once its thread exists.  Returns NULL if it could not be created. */
+static struct m *spawn_m(struct m *mp, void *(*fn)(void *))
+{
+	pthread_t th;
+	if (real.pthread_create(&th, NULL, fn, mp) != 0)
+		return NULL;
+	m_link(mp);
+	return mp;
+}
+
+/* Starts a new M that will run with pp, spinning or not. */
 struct m *newm(struct p *pp, bool spinning)
 {
 	struct m *mp = allocm();
 	mp->nextp = pp;
 	mp->spinning = spinning;
-	m_link(mp);
-	pthread_t th;
-	int err = real.pthread_create(&th, NULL, mstart, mp);
-	if (err) {
-		atomic_fetch_sub(&mcount, 1);
-		return NULL;
-	}
-	return mp;
+	return spawn_m(mp, mstart);
+}
+
+/* Starts an M that runs fn instead of the scheduler and never holds a P,
+ * as Go's sysmon. */
+struct m *newm_nop(void *(*fn)(void *))
+{
+	return spawn_m(allocm(), fn);
 }
 
 /* ---------------------------------------------------------------- init */

@@ -452,6 +452,7 @@ bool g_valid(const struct g *gp);
 size_t default_stack_size(void);
 void set_default_stack_size(size_t sz);
 struct m *newm(struct p *pp, bool spinning);
+struct m *newm_nop(void *(*fn)(void *));
 void sysmon_start(void);
 void acquire_p(struct p *pp);
 struct p *release_p(void);

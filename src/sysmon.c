@@ -38,7 +38,9 @@ static bool timers_overdue(int64_t now)
 
 static void *sysmon(void *arg)
 {
-	(void)arg;
+	struct m *mp = arg;
+	g_cur = mp->g0;  /* no P: anything it readies goes to the global queue */
+	mp->tid = gettid();
 	prctl(PR_SET_NAME, "goshim-sysmon", 0, 0, 0);
 	int64_t delay = SYSMON_MIN_DELAY_US;
 	int idle = 0;
@@ -98,7 +100,6 @@ void sysmon_start(void)
 {
 	if (atomic_load_explicit(&started, memory_order_relaxed) || atomic_exchange(&started, 1))
 		return;
-	pthread_t th;
-	if (real.pthread_create(&th, NULL, sysmon, NULL) == 0)
-		atomic_fetch_add(&mcount, 1);
+	if (!newm_nop(sysmon))
+		rt_print("goshim: cannot start sysmon\n");
 }
