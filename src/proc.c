@@ -250,7 +250,7 @@ static void init_default_stack(void)
 
 /* ---------------------------------------------------------------- G start/exit */
 
-/* First function of every new G, entered by execute through rt_ctx_start. */
+/* First function of every new G, entered through rt_ctx_start by switch_to. */
 void g_start(void *arg)
 {
 	struct g *gp = arg;

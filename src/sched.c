@@ -423,8 +423,9 @@ static void g0_main(void *mp)
  * periodic look or has timers due (find_runnable handles both). */
 static struct g *next_local(struct p *pp, bool *inherit_time)
 {
-	if (pp->schedtick % SCHED_GLOBAL_EVERY == SCHED_GLOBAL_EVERY - 1)
-		return NULL;
+	if (pp->schedtick % SCHED_GLOBAL_EVERY == 0 &&
+	    atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0)
+		return NULL; /* find_runnable's fairness look, same test */
 	int64_t w = timers_next(pp);
 	if (w && w <= nanotime())
 		return NULL;
