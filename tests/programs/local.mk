@@ -77,6 +77,11 @@ tests_programs_stack_exhaustion_SOURCES = tests/programs/stack_exhaustion.c
 tests_programs_stack_exhaustion_CFLAGS = $(tests_programs_cflags)
 tests_programs_stack_exhaustion_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/yield_fairness
+tests_programs_yield_fairness_SOURCES = tests/programs/yield_fairness.c
+tests_programs_yield_fairness_CFLAGS = $(tests_programs_cflags)
+tests_programs_yield_fairness_LDFLAGS = $(tests_programs_ldflags)
+
 tests_programs_ptests = \
 	tests/programs/attr.ptest \
 	tests/programs/create_join_batches.ptest \
@@ -90,6 +95,7 @@ tests_programs_ptests = \
 	tests/programs/sleepers.ptest \
 	tests/programs/stack_exhaustion.ptest \
 	tests/programs/tsd_destructors.ptest \
+	tests/programs/yield_fairness.ptest \
 	tests/programs/yield_pingpong.ptest
 
 TESTS += $(tests_programs_ptests)
