@@ -117,7 +117,7 @@ enum {
 };
 
 /* A timer fires f(t) on some M holding a P, no runtime lock held, once
- * when <= nanotime().  The timer lives in the memory of its owner (often the
+ * when <= nanotime(); when must be positive.  The timer lives in the memory of its owner (often the
  * stack of a parked G): timer_del waits out a running f, so after timer_del
  * returns the memory may go. */
 struct timer {
@@ -150,8 +150,9 @@ static inline struct timer *timer_heap_top(const struct timer_heap *h)
 void timer_add(struct p *pp, struct timer *t);
 bool timer_add_nowake(struct p *pp, struct timer *t);
 void timer_wake(int64_t when);
-/* Removes t if still queued; returns true if it will not fire.  Waits while
- * its function runs. */
+/* Removes t if still queued.  Returns true if this call removed it (or it
+ * was never queued at all), false if it fired or was already removed.
+ * Waits while its function runs. */
 bool timer_del(struct timer *t);
 /* Runs pp's expired timers; returns the next pending when (0: none). */
 int64_t timers_check(struct p *pp, int64_t *now, bool *ran);

@@ -143,6 +143,8 @@ bool timer_add_nowake(struct p *pp, struct timer *t)
 	while (atomic_load_explicit(&t->state, memory_order_acquire) == TIMER_RUNNING)
 		__builtin_ia32_pause();
 	rt_assert(atomic_load(&t->state) == TIMER_IDLE, "timer_add: timer in use");
+	/* 0 means "no timer" in timer0when: a timer at 0 would hide the heap. */
+	rt_assert(t->when > 0, "timer_add: when must be positive");
 	lock(&pp->timers_lock);
 	t->pp = pp;
 	if (timer_heap_push(&pp->timers, t) != 0)

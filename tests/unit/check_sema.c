@@ -1,12 +1,19 @@
 /*
- * check_sema.c — the address-keyed wait queues, exercised by the test's
- * own main thread, which is G1 of the runtime: a wait parks it, so these
- * also drive park/ready, timers and the idle netpoller.
+ * check_sema.c — the address-keyed wait queues.  The test's own main
+ * thread is G1 of the runtime: its waits park it, so these also drive
+ * park/ready, timers and the idle netpoller.  Threads the test starts with
+ * pthread_create are plain kernel threads the runtime does not manage:
+ * their waits block in the kernel.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <unistd.h>
 
 #include "unit.h"
+
+#define MS 1000000LL
+/* Timing tolerance: the machine is shared, late wake-ups happen. */
+#define SLACK_NS (200 * MS)
 
 static _Atomic uint32_t word;
 
@@ -14,7 +21,10 @@ START_TEST(test_sema__value_changed_is_eagain)
 {
 	atomic_store(&word, 1);
 	ck_assert_int_eq(sema_wait(&word, 0, -1, WAIT_SEMA), -EAGAIN);
-	ck_assert_int_eq(sema_wake(&word, 1), 0);
+	/* Also when the deadline has passed: the value is checked first. */
+	ck_assert_int_eq(sema_wait(&word, 0, nanotime() - 1, WAIT_SEMA), -EAGAIN);
+	ck_assert_int_eq(sema_wake(&word, 1), 0); /* nobody waits */
+	ck_assert_int_eq(sema_wake(&word, INT_MAX), 0);
 }
 END_TEST
 
@@ -23,11 +33,37 @@ START_TEST(test_sema__deadline)
 	atomic_store(&word, 0);
 	ck_assert_ptr_nonnull(getg_user()); /* the test runs as G1 */
 	ck_assert_int_eq(sema_wait(&word, 0, nanotime() - 1, WAIT_SEMA), -ETIMEDOUT);
+	ck_assert_int_eq(sema_wait(&word, 0, 0, WAIT_SEMA), -ETIMEDOUT);
 	int64_t t0 = nanotime();
-	ck_assert_int_eq(sema_wait(&word, 0, t0 + 30000000, WAIT_SEMA), -ETIMEDOUT);
+	ck_assert_int_eq(sema_wait(&word, 0, t0 + 30 * MS, WAIT_SEMA), -ETIMEDOUT);
 	int64_t waited = nanotime() - t0;
-	ck_assert_int_ge(waited, 30000000);
-	ck_assert_int_lt(waited, 30000000 + 200000000); /* tolerance, shared machine */
+	ck_assert_int_ge(waited, 30 * MS);
+	ck_assert_int_lt(waited, 30 * MS + SLACK_NS);
+	/* The timeout's timer is gone once the wait returned. */
+	for (int32_t i = 0; i < gomaxprocs; i++)
+		ck_assert_int_eq(timers_next(allp[i]), 0);
+}
+END_TEST
+
+/* A wake that comes before the wait is not lost: the waker changed the
+ * word first, so the wait returns at once. */
+static void *change_and_wake(void *arg)
+{
+	(void)arg;
+	atomic_store(&word, 1);
+	sema_wake(&word, 1);
+	return NULL;
+}
+
+START_TEST(test_sema__wake_before_wait_not_lost)
+{
+	atomic_store(&word, 0);
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, change_and_wake, NULL), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	int64_t t0 = nanotime();
+	ck_assert_int_eq(sema_wait(&word, 0, t0 + 5000 * MS, WAIT_SEMA), -EAGAIN);
+	ck_assert_int_lt(nanotime() - t0, SLACK_NS);
 }
 END_TEST
 
@@ -41,28 +77,156 @@ static void *waker(void *arg)
 	return NULL;
 }
 
-START_TEST(test_sema__woken_by_foreign_thread)
+START_TEST(test_sema__g_woken_by_foreign_thread)
 {
 	atomic_store(&word, 0);
 	pthread_t th;
 	ck_assert_int_eq(pthread_create(&th, NULL, waker, NULL), 0);
 	int r;
 	do
-		r = sema_wait(&word, 0, nanotime() + 10000000000LL, WAIT_SEMA);
+		r = sema_wait(&word, 0, nanotime() + 10000 * MS, WAIT_SEMA);
 	while (r == -EAGAIN);
 	ck_assert_int_eq(r, 0);
-	pthread_join(th, NULL);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	/* The timeout's timer went with the wait. */
+	for (int32_t i = 0; i < gomaxprocs; i++)
+		ck_assert_int_eq(timers_next(allp[i]), 0);
+}
+END_TEST
+
+/* Foreign waiters: they block in the kernel, and G1 wakes them. */
+struct fwait {
+	_Atomic uint32_t *addr;
+	int64_t timeout_ns;     /* < 0: none */
+	int result;
+	int64_t waited;
+	bool had_g;
+	_Atomic bool returned;
+};
+
+static void *foreign_waiter(void *arg)
+{
+	struct fwait *w = arg;
+	w->had_g = getg_user() != NULL;
+	int64_t t0 = nanotime();
+	w->result = sema_wait(w->addr, 0, w->timeout_ns < 0 ? -1 : t0 + w->timeout_ns,
+			      WAIT_SEMA);
+	w->waited = nanotime() - t0;
+	atomic_store(&w->returned, true);
+	return NULL;
+}
+
+static void start_waiter(pthread_t *th, struct fwait *w, _Atomic uint32_t *addr, int64_t timeout)
+{
+	memset(w, 0, sizeof *w);
+	w->addr = addr;
+	w->timeout_ns = timeout;
+	ck_assert_int_eq(pthread_create(th, NULL, foreign_waiter, w), 0);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	/* A raw sleep, not a park: only the foreign threads should run. */
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
+START_TEST(test_sema__foreign_waiter_woken)
+{
+	atomic_store(&word, 0);
+	pthread_t th;
+	struct fwait w;
+	start_waiter(&th, &w, &word, -1);
+	int64_t give_up = nanotime() + 5000 * MS;
+	int n;
+	while ((n = sema_wake(&word, 1)) == 0 && nanotime() < give_up)
+		sleep_ms(1);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert(!w.had_g);
+	ck_assert_int_eq(w.result, 0);
+	ck_assert_int_eq(sema_wake(&word, 1), 0);
+}
+END_TEST
+
+START_TEST(test_sema__foreign_waiter_timeout)
+{
+	atomic_store(&word, 0);
+	pthread_t th;
+	struct fwait w;
+	start_waiter(&th, &w, &word, 30 * MS);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_eq(w.result, -ETIMEDOUT);
+	ck_assert_int_ge(w.waited, 30 * MS);
+	ck_assert_int_lt(w.waited, 30 * MS + SLACK_NS);
+	ck_assert_int_eq(sema_wake(&word, 1), 0); /* it left the queue */
+}
+END_TEST
+
+/* Addresses sharing a hash bucket: a wake of one never wakes the other. */
+static _Atomic uint32_t words[2 * 251 + 1];
+
+START_TEST(test_sema__keyed_by_address)
+{
+	_Atomic uint32_t *a = &words[0], *b = &words[2 * 251]; /* 251 * 8 bytes apart */
+	atomic_store(a, 0);
+	atomic_store(b, 0);
+	pthread_t th;
+	struct fwait w;
+	start_waiter(&th, &w, a, -1);
+	sleep_ms(20); /* most likely queued by now; if not, this proves less */
+	ck_assert_int_eq(sema_wake(b, INT_MAX), 0);
+	sleep_ms(5);
+	ck_assert(!atomic_load(&w.returned));
+	int64_t give_up = nanotime() + 5000 * MS;
+	int n;
+	while ((n = sema_wake(a, 1)) == 0 && nanotime() < give_up)
+		sleep_ms(1);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_eq(w.result, 0);
+}
+END_TEST
+
+/* sema_wake(addr, n) wakes at most n; every waiter is woken once. */
+START_TEST(test_sema__wake_counts)
+{
+	enum { W = 3 };
+	atomic_store(&word, 0);
+	pthread_t th[W];
+	struct fwait w[W];
+	for (int i = 0; i < W; i++)
+		start_waiter(&th[i], &w[i], &word, -1);
+	sleep_ms(20);
+	int total = 0;
+	int64_t give_up = nanotime() + 5000 * MS;
+	while (total < W && nanotime() < give_up) {
+		int n = sema_wake(&word, 1);
+		ck_assert_int_le(n, 1);
+		total += n;
+		if (n == 0)
+			sleep_ms(1);
+	}
+	ck_assert_int_eq(total, W);
+	for (int i = 0; i < W; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(w[i].result, 0);
+	}
+	ck_assert_int_eq(sema_wake(&word, INT_MAX), 0);
 }
 END_TEST
 
 Suite *sema_suite(void)
 {
 	Suite *s = suite_create("sema");
-	TCase *tc = tcase_create("sema");
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_sema__value_changed_is_eagain);
-	tcase_add_test(tc, test_sema__deadline);
-	tcase_add_test(tc, test_sema__woken_by_foreign_thread);
-	suite_add_tcase(s, tc);
+	ADD_CASE(s, test_sema__value_changed_is_eagain, 10);
+	ADD_CASE(s, test_sema__deadline, 10);
+	ADD_CASE(s, test_sema__wake_before_wait_not_lost, 10);
+	ADD_CASE(s, test_sema__g_woken_by_foreign_thread, 20);
+	ADD_CASE(s, test_sema__foreign_waiter_woken, 10);
+	ADD_CASE(s, test_sema__foreign_waiter_timeout, 10);
+	ADD_CASE(s, test_sema__keyed_by_address, 10);
+	ADD_CASE(s, test_sema__wake_counts, 10);
 	return s;
 }
