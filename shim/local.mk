@@ -12,7 +12,7 @@ libgoshim_la_SOURCES = \
 	shim/sleep.c \
 	shim/thread.c \
 	shim/time.c
-libgoshim_la_CPPFLAGS = -D_GNU_SOURCE -I$(top_srcdir)/src
+libgoshim_la_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE -I$(top_srcdir)/src
 libgoshim_la_CFLAGS = $(AM_CFLAGS) -std=gnu11 -fvisibility=hidden
 libgoshim_la_LIBADD = src/libruntime.la -ldl -lpthread
 libgoshim_la_LDFLAGS = -module -avoid-version -shared \

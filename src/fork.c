@@ -45,6 +45,7 @@ static void fork_child(void)
 	struct m *mp = gp->m;
 	struct p *mine = mp->p;
 
+	lockrank_fork_child();
 	sched.lock = (struct rt_lock)RT_LOCK_INIT(RANK_SCHED);
 	sched.gflock = (struct rt_lock)RT_LOCK_INIT(RANK_GFREE);
 	stack_fork_child();

@@ -23,6 +23,6 @@ src_libruntime_la_SOURCES = \
 	src/timer.c \
 	src/tsd.c \
 	src/unwind.c
-src_libruntime_la_CPPFLAGS = -D_GNU_SOURCE -I$(top_srcdir)/src
+src_libruntime_la_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE -I$(top_srcdir)/src
 src_libruntime_la_CFLAGS = $(AM_CFLAGS) -std=gnu11 -fvisibility=hidden
 src_libruntime_la_LIBADD = -ldl -lpthread

@@ -62,7 +62,17 @@ static void rank_release(struct rt_lock *l)
 	}
 	rt_throw("unlock: lock not held");
 }
+/* The child of a fork starts its locks afresh (fork.c), and with them
+ * the record of what this thread held across the fork. */
+void lockrank_fork_child(void)
+{
+	nheld = 0;
+}
 #else
+void lockrank_fork_child(void)
+{
+}
+
 static inline void rank_acquire(struct rt_lock *l)
 {
 	(void)l;

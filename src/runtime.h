@@ -498,6 +498,7 @@ void stack_fork_child(void);
 void rt_alloc_fork_lock(bool take);
 void rt_alloc_fork_child(void);
 void sema_fork_child(void);
+void lockrank_fork_child(void);
 int netpoll_fork_child(void);
 void sysmon_fork_child(void);
 
