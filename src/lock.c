@@ -139,22 +139,3 @@ void note_sleep(struct note *n)
 		rt_futex_wait(&n->key, 0, NULL);
 	errno = saved;
 }
-
-bool note_tsleep(struct note *n, int64_t ns)
-{
-	if (ns < 0) {
-		note_sleep(n);
-		return true;
-	}
-	int saved = errno;
-	int64_t deadline = nanotime() + ns;
-	while (atomic_load_explicit(&n->key, memory_order_acquire) == 0) {
-		int64_t left = deadline - nanotime();
-		if (left <= 0)
-			break;
-		struct timespec ts = { left / 1000000000, left % 1000000000 };
-		rt_futex_wait(&n->key, 0, &ts);
-	}
-	errno = saved;
-	return atomic_load_explicit(&n->key, memory_order_acquire) != 0;
-}

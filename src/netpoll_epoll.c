@@ -43,11 +43,6 @@ int netpoll_fork_child(void)
 	return netpoll_init();
 }
 
-bool netpoll_inited(void)
-{
-	return epfd >= 0;
-}
-
 void netpoll_break(void)
 {
 	uint32_t z = 0;

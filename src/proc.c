@@ -265,7 +265,6 @@ static void reset_g(struct g *gp)
 	gp->retval = NULL;
 	gp->waitreason = WAIT_NONE;
 	gp->cleanup = NULL;
-	gp->exiting = false;
 	gp->cancel_state = PTHREAD_CANCEL_ENABLE;
 	gp->cancel_type = PTHREAD_CANCEL_DEFERRED;
 	gp->affinity = NULL;
@@ -323,7 +322,6 @@ int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t
 	struct g *me = getg_user();
 	gp->creator = me ? me->goid : 0;
 	gp->guard_size = guard;
-	gp->req_stack_size = a->stack_size;
 	if (a->explicit_sched) {
 		gp->sched_policy = a->sched_policy;
 		gp->sched_param = a->sched_param;

@@ -50,8 +50,6 @@ void unlock(struct rt_lock *l);
 void note_clear(struct note *n);
 void note_wakeup(struct note *n);
 void note_sleep(struct note *n);
-/* Sleeps until woken or ns elapse; returns true if woken. */
-bool note_tsleep(struct note *n, int64_t ns);
 
 /* Raw futex helpers (private futexes). */
 int rt_futex_wait(_Atomic uint32_t *addr, uint32_t val, const struct timespec *rel);
@@ -69,7 +67,6 @@ void rt_ctx_switch(struct ctx *save, const struct ctx *load);
 void rt_ctx_start(struct ctx *save, void *stack_top, void (*fn)(void *), void *arg)
 	__attribute__((returns_twice));
 void rt_ctx_entry(void);
-void rt_call_on_stack(void *arg, void (*fn)(void *), void *stack_top);
 
 /* Floating-point control state a new thread inherits from its creator. */
 struct fpctl {
@@ -177,7 +174,6 @@ enum wait_reason {
 	WAIT_JOIN,
 	WAIT_ONCE,
 	WAIT_SEMA,
-	WAIT_YIELD,
 	WAIT_NREASONS,
 };
 
@@ -247,7 +243,6 @@ struct g {
 
 	/* pthread attributes as created or changed later; owner or creator. */
 	size_t guard_size;
-	size_t req_stack_size;          /* what the attr asked (0: default) */
 	int sched_policy;
 	struct sched_param sched_param;
 	cpu_set_t *affinity;            /* NULL: process mask */
@@ -258,7 +253,6 @@ struct g {
 	struct tsd tsd;
 	struct unwind_buf *cleanup;     /* innermost C cleanup buffer; owner */
 	struct _Unwind_Exception unwind_exc; /* pthread_exit's forced unwind */
-	bool exiting;                   /* in pthread_exit's unwind */
 	bool is_g0;                     /* immutable */
 
 	struct g *alllink;              /* allgs list; allglock */
@@ -484,7 +478,6 @@ void rt_sleep_until(int64_t when);
 /* ---------------------------------------------------------------- netpoll */
 
 int netpoll_init(void);
-bool netpoll_inited(void);
 /* Blocks up to delay ns (<0: forever, 0: poll); returns Gs made ready. */
 struct g *netpoll(int64_t delay);
 void netpoll_break(void);

@@ -16,7 +16,6 @@ static const char *const wait_names[WAIT_NREASONS] = {
 	[WAIT_JOIN] = "pthread_join",
 	[WAIT_ONCE] = "pthread_once",
 	[WAIT_SEMA] = "semacquire",
-	[WAIT_YIELD] = "yield",
 };
 
 /* Accumulates output in a stack buffer and writes it in large pieces. */

@@ -102,28 +102,4 @@ rt_ctx_entry:
 	.cfi_endproc
 	.size	rt_ctx_entry, .-rt_ctx_entry
 
-/* void rt_call_on_stack(void *arg, void (*fn)(void *), void *stack_top)
- * Calls fn(arg) with rsp moved to stack_top (rounded down to 16), then
- * returns on the original stack. */
-	.globl	rt_call_on_stack
-	.hidden	rt_call_on_stack
-	.type	rt_call_on_stack, @function
-	.p2align 4
-rt_call_on_stack:
-	.cfi_startproc
-	pushq	%rbp
-	.cfi_def_cfa_offset 16
-	.cfi_offset rbp, -16
-	movq	%rsp, %rbp
-	.cfi_def_cfa_register rbp
-	andq	$-16, %rdx
-	movq	%rdx, %rsp
-	callq	*%rsi
-	movq	%rbp, %rsp
-	popq	%rbp
-	.cfi_def_cfa rsp, 8
-	ret
-	.cfi_endproc
-	.size	rt_call_on_stack, .-rt_call_on_stack
-
 	.section .note.GNU-stack,"",@progbits
