@@ -1,8 +1,8 @@
 /*
- * c11.c — the <threads.h> thread, once and TSS functions.  glibc builds
- * them on its internal pthread calls, past any interposed name, so they are
- * interposed here in terms of goshim's own; mtx_ and cnd_ arrive with the
- * synchronization step.
+ * c11.c — <threads.h>: threads, once, TSS, mutexes and condition
+ * variables.  glibc builds them on its internal pthread calls, past any
+ * interposed name, so they are interposed here in terms of goshim's own,
+ * with glibc's mapping of types and errors.
  */
 #include <threads.h>
 #include <time.h>
@@ -98,4 +98,69 @@ SHIM_EXPORT void *tss_get(tss_t key)
 SHIM_EXPORT int tss_set(tss_t key, void *value)
 {
 	return thrd_err(pthread_setspecific(key, value));
+}
+
+SHIM_EXPORT int mtx_init(mtx_t *m, int type)
+{
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	if (type == (mtx_plain | mtx_recursive) || type == (mtx_timed | mtx_recursive))
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	return thrd_err(pthread_mutex_init((pthread_mutex_t *)m, &attr));
+}
+
+SHIM_EXPORT int mtx_lock(mtx_t *m)
+{
+	return thrd_err(pthread_mutex_lock((pthread_mutex_t *)m));
+}
+
+SHIM_EXPORT int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict abstime)
+{
+	return thrd_err(pthread_mutex_timedlock((pthread_mutex_t *)m, abstime));
+}
+
+SHIM_EXPORT int mtx_trylock(mtx_t *m)
+{
+	return thrd_err(pthread_mutex_trylock((pthread_mutex_t *)m));
+}
+
+SHIM_EXPORT int mtx_unlock(mtx_t *m)
+{
+	return thrd_err(pthread_mutex_unlock((pthread_mutex_t *)m));
+}
+
+SHIM_EXPORT void mtx_destroy(mtx_t *m)
+{
+	pthread_mutex_destroy((pthread_mutex_t *)m);
+}
+
+SHIM_EXPORT int cnd_init(cnd_t *c)
+{
+	return thrd_err(pthread_cond_init((pthread_cond_t *)c, NULL));
+}
+
+SHIM_EXPORT int cnd_signal(cnd_t *c)
+{
+	return thrd_err(pthread_cond_signal((pthread_cond_t *)c));
+}
+
+SHIM_EXPORT int cnd_broadcast(cnd_t *c)
+{
+	return thrd_err(pthread_cond_broadcast((pthread_cond_t *)c));
+}
+
+SHIM_EXPORT int cnd_wait(cnd_t *c, mtx_t *m)
+{
+	return thrd_err(pthread_cond_wait((pthread_cond_t *)c, (pthread_mutex_t *)m));
+}
+
+SHIM_EXPORT int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m,
+			      const struct timespec *restrict abstime)
+{
+	return thrd_err(pthread_cond_timedwait((pthread_cond_t *)c, (pthread_mutex_t *)m, abstime));
+}
+
+SHIM_EXPORT void cnd_destroy(cnd_t *c)
+{
+	pthread_cond_destroy((pthread_cond_t *)c);
 }

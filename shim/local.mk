@@ -4,12 +4,21 @@ lib_LTLIBRARIES += libgoshim.la
 libgoshim_la_SOURCES = \
 	shim/attr.c \
 	shim/attr.h \
+	shim/barrier.c \
 	shim/c11.c \
 	shim/cleanup.c \
+	shim/cond.c \
+	shim/futex.c \
 	shim/key.c \
+	shim/mutex.c \
 	shim/once.c \
+	shim/rwlock.c \
+	shim/sem.c \
 	shim/shim.h \
 	shim/sleep.c \
+	shim/spin.c \
+	shim/sync.c \
+	shim/sync.h \
 	shim/thread.c \
 	shim/time.c
 libgoshim_la_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE -I$(top_srcdir)/src

@@ -13,6 +13,8 @@
 #include "../src/runtime.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
+/* Another exported name of the function name, with its attributes. */
+#define SHIM_ALIAS(name) __attribute__((alias(#name), copy(name)))
 
 /* Entry guard: initializes the runtime on first use and returns the calling
  * program G, or NULL when the call must go to glibc (foreign thread, g0,

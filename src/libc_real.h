@@ -8,6 +8,7 @@
 #define GOSHIM_LIBC_REAL_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +47,40 @@ struct libc_real {
 	int (*pthread_setspecific)(pthread_key_t, const void *);
 	int (*pthread_getattr_default_np)(pthread_attr_t *);
 	int (*pthread_setattr_default_np)(const pthread_attr_t *);
+	int (*pthread_mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
+	int (*pthread_mutex_destroy)(pthread_mutex_t *);
+	int (*pthread_mutex_lock)(pthread_mutex_t *);
+	int (*pthread_mutex_trylock)(pthread_mutex_t *);
+	int (*pthread_mutex_clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
+	int (*pthread_mutex_unlock)(pthread_mutex_t *);
+	int (*pthread_mutex_consistent)(pthread_mutex_t *);
+	int (*pthread_mutex_getprioceiling)(const pthread_mutex_t *, int *);
+	int (*pthread_mutex_setprioceiling)(pthread_mutex_t *, int, int *);
+	int (*pthread_cond_init)(pthread_cond_t *, const pthread_condattr_t *);
+	int (*pthread_cond_destroy)(pthread_cond_t *);
+	int (*pthread_cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+	int (*pthread_cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
+				      const struct timespec *);
+	int (*pthread_cond_signal)(pthread_cond_t *);
+	int (*pthread_cond_broadcast)(pthread_cond_t *);
+	int (*pthread_rwlock_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
+	int (*pthread_rwlock_destroy)(pthread_rwlock_t *);
+	int (*pthread_rwlock_rdlock)(pthread_rwlock_t *);
+	int (*pthread_rwlock_tryrdlock)(pthread_rwlock_t *);
+	int (*pthread_rwlock_clockrdlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+	int (*pthread_rwlock_wrlock)(pthread_rwlock_t *);
+	int (*pthread_rwlock_trywrlock)(pthread_rwlock_t *);
+	int (*pthread_rwlock_clockwrlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+	int (*pthread_rwlock_unlock)(pthread_rwlock_t *);
+	int (*pthread_barrier_init)(pthread_barrier_t *, const pthread_barrierattr_t *, unsigned);
+	int (*pthread_barrier_destroy)(pthread_barrier_t *);
+	int (*pthread_barrier_wait)(pthread_barrier_t *);
+	int (*sem_init)(sem_t *, int, unsigned);
+	int (*sem_wait)(sem_t *);
+	int (*sem_clockwait)(sem_t *, clockid_t, const struct timespec *);
+	int (*sem_trywait)(sem_t *);
+	int (*sem_post)(sem_t *);
+	int (*sem_getvalue)(sem_t *, int *);
 	int (*sched_yield)(void);
 	int (*nanosleep)(const struct timespec *, struct timespec *);
 	int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);

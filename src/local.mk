@@ -18,6 +18,7 @@ src_libruntime_la_SOURCES = \
 	src/schedtrace.c \
 	src/sema.c \
 	src/stack.c \
+	src/syscall.c \
 	src/sysmon.c \
 	src/throw.c \
 	src/timer.c \

@@ -2,9 +2,11 @@
  * lock.c — runtime mutexes and notes on raw futexes (Go's lock_futex.go).
  *
  * These never call goshim's own pthread functions nor the program's: they
- * must work on g0, in sysmon, on foreign threads and during init.  A runtime
- * lock is held only across short sections that never park, so blocking the
- * kernel thread on contention is correct (the holder is running).
+ * must work on g0, in sysmon, on foreign threads and during init.  Their
+ * futexes are raw system calls (rt_syscall), which leave errno alone.  A
+ * runtime lock is held only across short sections that never park, so
+ * blocking the kernel thread on contention is correct (the holder is
+ * running).
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -18,15 +20,13 @@ enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
 
 int rt_futex_wait(_Atomic uint32_t *addr, uint32_t val, const struct timespec *rel)
 {
-	if (syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, rel, NULL, 0) < 0)
-		return -errno;
-	return 0;
+	long r = rt_syscall4(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, rel);
+	return r < 0 ? (int)r : 0;
 }
 
 int rt_futex_wake(_Atomic uint32_t *addr, int n)
 {
-	long r = syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
-	return r < 0 ? -errno : (int)r;
+	return (int)rt_syscall3(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n);
 }
 
 static inline void cpu_relax(void)
@@ -39,15 +39,23 @@ static inline void cpu_relax(void)
 static __thread uint8_t held[16] __attribute__((tls_model("initial-exec")));
 static __thread int nheld __attribute__((tls_model("initial-exec")));
 
-static void rank_acquire(struct rt_lock *l)
+/* same_ok: the caller takes two locks of one rank in address order
+ * (lock2), which cannot deadlock against another such pair. */
+static void rank_acquire_(struct rt_lock *l, bool same_ok)
 {
 	if (l->rank == RANK_NONE)
 		rt_throw("lock: lock without a rank");
-	if (nheld > 0 && held[nheld - 1] >= l->rank)
+	if (nheld > 0 && held[nheld - 1] >= l->rank &&
+	    !(same_ok && held[nheld - 1] == l->rank))
 		rt_throw("lock: lock order violation (see src/lockrank.h)");
 	if (nheld == (int)sizeof held)
 		rt_throw("lock: too many locks held");
 	held[nheld++] = l->rank;
+}
+
+static void rank_acquire(struct rt_lock *l)
+{
+	rank_acquire_(l, false);
 }
 
 static void rank_release(struct rt_lock *l)
@@ -73,6 +81,12 @@ void lockrank_fork_child(void)
 {
 }
 
+static inline void rank_acquire_(struct rt_lock *l, bool same_ok)
+{
+	(void)l;
+	(void)same_ok;
+}
+
 static inline void rank_acquire(struct rt_lock *l)
 {
 	(void)l;
@@ -84,6 +98,24 @@ static inline void rank_release(struct rt_lock *l)
 }
 #endif
 
+/* After the fast path failed (and the rank was checked). */
+static void lock_slow(struct rt_lock *l)
+{
+	uint32_t v;
+
+	for (int i = 0; i < LOCK_SPIN; i++) {
+		v = UNLOCKED;
+		if (atomic_load_explicit(&l->key, memory_order_relaxed) == UNLOCKED &&
+		    atomic_compare_exchange_weak_explicit(&l->key, &v, LOCKED,
+				memory_order_acquire, memory_order_relaxed))
+			return;
+		cpu_relax();
+	}
+	/* Mark contended; whoever unlocks from CONTENDED wakes one sleeper. */
+	while (atomic_exchange_explicit(&l->key, CONTENDED, memory_order_acquire) != UNLOCKED)
+		rt_futex_wait(&l->key, CONTENDED, NULL);
+}
+
 void lock(struct rt_lock *l)
 {
 	uint32_t v = UNLOCKED;
@@ -92,30 +124,41 @@ void lock(struct rt_lock *l)
 	if (likely(atomic_compare_exchange_strong_explicit(&l->key, &v, LOCKED,
 			memory_order_acquire, memory_order_relaxed)))
 		return;
-	int saved = errno;
-	for (int i = 0; i < LOCK_SPIN; i++) {
-		v = UNLOCKED;
-		if (atomic_load_explicit(&l->key, memory_order_relaxed) == UNLOCKED &&
-		    atomic_compare_exchange_weak_explicit(&l->key, &v, LOCKED,
-				memory_order_acquire, memory_order_relaxed))
-			goto out;
-		cpu_relax();
+	lock_slow(l);
+}
+
+/* Takes two locks of the same rank, lower address first (one if a == b). */
+void lock2(struct rt_lock *a, struct rt_lock *b)
+{
+	if (a == b) {
+		lock(a);
+		return;
 	}
-	/* Mark contended; whoever unlocks from CONTENDED wakes one sleeper. */
-	while (atomic_exchange_explicit(&l->key, CONTENDED, memory_order_acquire) != UNLOCKED)
-		rt_futex_wait(&l->key, CONTENDED, NULL);
-out:
-	errno = saved;
+	if (a > b) {
+		struct rt_lock *t = a;
+		a = b;
+		b = t;
+	}
+	lock(a);
+	uint32_t v = UNLOCKED;
+	rank_acquire_(b, true);
+	if (!atomic_compare_exchange_strong_explicit(&b->key, &v, LOCKED,
+			memory_order_acquire, memory_order_relaxed))
+		lock_slow(b);
+}
+
+void unlock2(struct rt_lock *a, struct rt_lock *b)
+{
+	unlock(a);
+	if (b != a)
+		unlock(b);
 }
 
 void unlock(struct rt_lock *l)
 {
 	rank_release(l);
-	if (atomic_exchange_explicit(&l->key, UNLOCKED, memory_order_release) == CONTENDED) {
-		int saved = errno;
+	if (atomic_exchange_explicit(&l->key, UNLOCKED, memory_order_release) == CONTENDED)
 		rt_futex_wake(&l->key, 1);
-		errno = saved;
-	}
 }
 
 void note_clear(struct note *n)
@@ -127,15 +170,11 @@ void note_wakeup(struct note *n)
 {
 	uint32_t old = atomic_exchange_explicit(&n->key, 1, memory_order_release);
 	rt_assert(old == 0, "note_wakeup: double wakeup");
-	int saved = errno;
 	rt_futex_wake(&n->key, 1);
-	errno = saved;
 }
 
 void note_sleep(struct note *n)
 {
-	int saved = errno;
 	while (atomic_load_explicit(&n->key, memory_order_acquire) == 0)
 		rt_futex_wait(&n->key, 0, NULL);
-	errno = saved;
 }

@@ -22,23 +22,21 @@ static _Atomic uint32_t break_pending;  /* a break is written, not yet read */
 
 int netpoll_init(void)
 {
-	epfd = (int)syscall(SYS_epoll_create1, EPOLL_CLOEXEC);
+	epfd = (int)rt_syscall1(SYS_epoll_create1, EPOLL_CLOEXEC);
 	if (epfd < 0)
-		return -errno;
-	breakfd = (int)syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+		return epfd;
+	breakfd = (int)rt_syscall2(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (breakfd < 0)
-		return -errno;
+		return breakfd;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	if (syscall(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, breakfd, &ev) < 0)
-		return -errno;
-	return 0;
+	return (int)rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, breakfd, &ev);
 }
 
 /* A child shares the parent's epoll instance and eventfd: make its own. */
 int netpoll_fork_child(void)
 {
-	syscall(SYS_close, epfd);
-	syscall(SYS_close, breakfd);
+	rt_syscall1(SYS_close, epfd);
+	rt_syscall1(SYS_close, breakfd);
 	atomic_store(&break_pending, 0);
 	return netpoll_init();
 }
@@ -50,10 +48,8 @@ void netpoll_break(void)
 	if (!atomic_compare_exchange_strong(&break_pending, &z, 1))
 		return;
 	uint64_t one = 1;
-	int saved = errno;
-	while (syscall(SYS_write, breakfd, &one, sizeof one) < 0 && errno == EINTR)
+	while (rt_syscall3(SYS_write, breakfd, &one, sizeof one) == -EINTR)
 		;
-	errno = saved;
 }
 
 #ifndef SYS_epoll_pwait2
@@ -73,8 +69,8 @@ static int epoll_wait_ns(struct epoll_event *evs, int max, int64_t delay)
 			ts.tv_nsec = delay % 1000000000;
 			tsp = &ts;
 		}
-		int n = (int)syscall(SYS_epoll_pwait2, epfd, evs, max, tsp, NULL, 8);
-		if (n >= 0 || errno != ENOSYS)
+		int n = (int)rt_syscall6(SYS_epoll_pwait2, epfd, (long)evs, max, (long)tsp, 0, 8);
+		if (n != -ENOSYS)
 			return n;
 		atomic_store(&have_pwait2, 0);
 	}
@@ -85,22 +81,20 @@ static int epoll_wait_ns(struct epoll_event *evs, int max, int64_t delay)
 		timeout = (int)((delay + 999999) / 1000000);
 	else
 		timeout = 1000000;
-	return (int)syscall(SYS_epoll_pwait, epfd, evs, max, timeout, NULL, 8);
+	return (int)rt_syscall6(SYS_epoll_pwait, epfd, (long)evs, max, timeout, 0, 8);
 }
 
 struct g *netpoll(int64_t delay)
 {
-	int saved = errno;
 	struct epoll_event evs[64];
 	int n = epoll_wait_ns(evs, 64, delay);
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.ptr == NULL) {
 			uint64_t v;
-			while (syscall(SYS_read, breakfd, &v, sizeof v) < 0 && errno == EINTR)
+			while (rt_syscall3(SYS_read, breakfd, &v, sizeof v) == -EINTR)
 				;
 			atomic_store(&break_pending, 0);
 		}
 	}
-	errno = saved;
 	return NULL;
 }

@@ -23,6 +23,8 @@
 #include "libc_real.h"
 #include "runtime.h"
 
+void (*robust_exit)(struct g *gp);
+
 struct schedt sched = { .lock = RT_LOCK_INIT(RANK_SCHED), .gflock = RT_LOCK_INIT(RANK_GFREE) };
 struct p **allp;
 int32_t gomaxprocs;
@@ -83,6 +85,7 @@ static struct g *allocg(void)
 	if (c < GCHUNKS_MAX && atomic_load_explicit(&gchunks[c], memory_order_relaxed)) {
 		gp = &gchunks[c][i % GCHUNK];
 		gp->join_state = J_FREE;
+		gp->ownerid = (int32_t)i + 1;
 		/* store-release: readers of allglen see the chunk and the G */
 		atomic_store_explicit(&allglen, i + 1, memory_order_release);
 	}
@@ -372,6 +375,8 @@ void goexit(void *retval)
 	struct g *gp = getg_user();
 	gp->retval = retval;
 	tsd_run_destructors(&gp->tsd);
+	if (gp->robust_list)
+		robust_exit(gp);
 	if (gp->affinity) {
 		free(gp->affinity);
 		gp->affinity = NULL;
@@ -434,7 +439,7 @@ static void *mstart(void *arg)
 {
 	struct m *mp = arg;
 	g_cur = mp->g0;
-	mp->tid = (int)syscall(SYS_gettid);
+	mp->tid = (int)rt_syscall0(SYS_gettid);
 	m_name(mp);
 	struct p *pp = mp->nextp;
 	mp->nextp = NULL;
@@ -502,7 +507,6 @@ static void init_main_g(struct m *m0)
 static int init_once(void)
 {
 	real_init();
-	sema_init();
 	init_default_stack();
 	env_parse();
 	sched.starttime = nanotime();
@@ -518,7 +522,7 @@ static int init_once(void)
 		allp[i] = pp;
 	}
 	struct m *m0 = allocm();
-	m0->tid = (int)syscall(SYS_gettid);
+	m0->tid = (int)rt_syscall0(SYS_gettid);
 	if (stack_alloc(&m0->g0->stack, 256 << 10, page) != 0)
 		rt_throw("rt_init: no stack for m0's g0");
 	m_link(m0);
@@ -547,13 +551,13 @@ int rt_init(void)
 		return 0;
 	uint32_t z = 0;
 	if (atomic_compare_exchange_strong(&init_state, &z, 1)) {
-		atomic_store(&init_tid, (int)syscall(SYS_gettid));
+		atomic_store(&init_tid, (int)rt_syscall0(SYS_gettid));
 		init_once();
 		atomic_store_explicit(&init_state, 2, memory_order_release);
 		rt_futex_wake(&init_state, INT_MAX);
 		return 0;
 	}
-	if (atomic_load(&init_tid) == (int)syscall(SYS_gettid))
+	if (atomic_load(&init_tid) == (int)rt_syscall0(SYS_gettid))
 		return -EBUSY;
 	while (atomic_load_explicit(&init_state, memory_order_acquire) != 2)
 		rt_futex_wait(&init_state, 1, NULL);

@@ -157,9 +157,7 @@ static uint32_t runq_grab(struct p *victim, struct p *pp, uint32_t at, bool stea
 			if (atomic_load_explicit(&victim->status, memory_order_relaxed) == P_RUNNING) {
 				uint32_t sw = atomic_load_explicit(&victim->nswitch, memory_order_relaxed);
 				struct timespec ts = { 0, RUNNEXT_GRACE_NS };
-				int saved = errno;
-				syscall(SYS_nanosleep, &ts, NULL);
-				errno = saved;
+				rt_syscall2(SYS_nanosleep, &ts, NULL);
 				if (atomic_load_explicit(&victim->nswitch, memory_order_relaxed) != sw)
 					return 0;
 			}

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unwind.h>
 
+#include "arch/x86_64/rawsyscall.h"
 #include "lockrank.h"
 
 #define RT_HIDDEN __attribute__((visibility("hidden")))
@@ -47,6 +48,8 @@ struct note {
 
 void lock(struct rt_lock *l);
 void unlock(struct rt_lock *l);
+void lock2(struct rt_lock *a, struct rt_lock *b);
+void unlock2(struct rt_lock *a, struct rt_lock *b);
 void note_clear(struct note *n);
 void note_wakeup(struct note *n);
 void note_sleep(struct note *n);
@@ -174,6 +177,12 @@ enum wait_reason {
 	WAIT_JOIN,
 	WAIT_ONCE,
 	WAIT_SEMA,
+	WAIT_MUTEX,
+	WAIT_COND,
+	WAIT_RWLOCK,
+	WAIT_BARRIER,
+	WAIT_SEMAPHORE,
+	WAIT_FUTEX,
 	WAIT_NREASONS,
 };
 
@@ -227,6 +236,8 @@ struct g {
 	struct m *m;                    /* M running it; owner */
 	struct g *schedlink;            /* run queue / free list link */
 	uint64_t goid;                  /* immutable while alive */
+	int32_t ownerid;                /* mutex owner id: slot + 1; immutable */
+	void *robust_list;              /* robust mutexes held; owner */
 	int saved_errno;                /* errno across switches; owner */
 
 	void *(*start)(void *);         /* immutable */
@@ -452,6 +463,18 @@ void sysmon_start(void);
 void acquire_p(struct p *pp);
 struct p *release_p(void);
 void pidle_put(struct p *pp);                /* sched.lock held */
+struct p *pidle_get(void);                   /* sched.lock held */
+/* Runs pp (an idle P if NULL) on an idle or new M. */
+void start_m(struct p *pp, bool spinning);
+/* Parks the M, which holds no P, until start_m hands it one. */
+void stop_m(struct m *mp);
+/* Around a call that blocks the kernel thread (syscall.c): the P goes to
+ * another M for the duration, and the G gets a P back afterwards. */
+void entersyscallblock(void);
+void exitsyscall(void);
+/* Makes the robust mutexes an exiting G holds owner-dead: set by the shim
+ * (shim/mutex.c) before it puts a mutex on any G's robust_list. */
+extern void (*robust_exit)(struct g *gp) RT_HIDDEN;
 uint32_t allg_count(void);
 struct g *allg_at(uint32_t i);
 void env_parse(void);
@@ -466,9 +489,26 @@ int tsd_set(unsigned key, const void *value);
 /* Address-keyed wait queues (Go's semtable), with futex semantics: a G
  * waits on a 32-bit word while it holds val.  Callers without a G (foreign
  * threads, g0) block the kernel thread instead. */
+
+/* Waits until woken while *addr == val.  deadline is a nanotime() value, or
+ * < 0 for none.  Returns 0 when woken, -EAGAIN when *addr != val,
+ * -ETIMEDOUT at the deadline.  Spurious returns of 0 are possible, as with
+ * futexes: callers re-check their condition. */
 int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_reason r);
+/* The same, woken only by wakes whose bitset shares a bit with bitset. */
+int sema_wait_bitset(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
+		     enum wait_reason r, uint32_t bitset);
+/* Wakes up to n waiters of addr (n = INT_MAX: all), in queue order.
+ * Returns the count. */
 int sema_wake(_Atomic uint32_t *addr, int n);
-void sema_init(void);
+int sema_wake_bitset(_Atomic uint32_t *addr, int n, uint32_t bitset);
+/* FUTEX_CMP_REQUEUE: unless cmpval is given and *addr differs from it
+ * (-EAGAIN), wakes up to nwake waiters of addr and moves up to nmove more
+ * to addr2.  Returns woken + moved. */
+int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int nmove,
+		 const uint32_t *cmpval);
+/* Waiters queued on addr now (racy unless the caller excludes new ones). */
+int sema_nwaiters(_Atomic uint32_t *addr);
 
 /* ---------------------------------------------------------------- sleep */
 

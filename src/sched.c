@@ -80,7 +80,7 @@ void pidle_put(struct p *pp)
 }
 
 /* sched.lock held. */
-static struct p *pidle_get(void)
+struct p *pidle_get(void)
 {
 	struct p *pp = sched.pidle;
 	if (pp) {
@@ -133,7 +133,7 @@ struct p *release_p(void)
 
 /* Runs pp (an idle P if NULL) on an idle or new M.  With spinning, the
  * caller has already counted the M in sched.nmspinning. */
-static void start_m(struct p *pp, bool spinning)
+void start_m(struct p *pp, bool spinning)
 {
 	lock(&sched.lock);
 	if (!pp) {
@@ -166,7 +166,7 @@ static void start_m(struct p *pp, bool spinning)
 }
 
 /* Parks the M (no P held) until start_m hands it a P. */
-static void stop_m(struct m *mp)
+void stop_m(struct m *mp)
 {
 	rt_assert(!mp->p, "stop_m: holding p");
 	rt_assert(!mp->spinning, "stop_m: spinning");
@@ -443,7 +443,8 @@ void mcall(void (*fn)(struct g *gp, void *arg), void *arg)
 	gp->saved_errno = errno;
 	gp->m = NULL;
 	bool inherit_time;
-	struct g *next = next_local(mp->p, &inherit_time);
+	/* Without a P (exitsyscall found none) there is nothing local. */
+	struct g *next = mp->p ? next_local(mp->p, &inherit_time) : NULL;
 	if (next) {
 		switch_to(mp, &gp->ctx, next, inherit_time);
 	} else {

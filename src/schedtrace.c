@@ -16,6 +16,12 @@ static const char *const wait_names[WAIT_NREASONS] = {
 	[WAIT_JOIN] = "pthread_join",
 	[WAIT_ONCE] = "pthread_once",
 	[WAIT_SEMA] = "semacquire",
+	[WAIT_MUTEX] = "pthread_mutex_lock",
+	[WAIT_COND] = "pthread_cond_wait",
+	[WAIT_RWLOCK] = "pthread_rwlock",
+	[WAIT_BARRIER] = "pthread_barrier_wait",
+	[WAIT_SEMAPHORE] = "sem_wait",
+	[WAIT_FUTEX] = "futex",
 };
 
 /* Accumulates output in a stack buffer and writes it in large pieces. */

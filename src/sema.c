@@ -18,6 +18,11 @@
  *
  * Threads without a G (foreign threads, g0) wait in the kernel on the
  * record's own futex word instead of parking.
+ *
+ * Waiters carry a bitset (FUTEX_WAIT_BITSET), and sema_requeue moves
+ * waiters from one address to another (FUTEX_CMP_REQUEUE): it holds both
+ * roots (lock2), so a waiter is always on exactly one queue, and a timeout
+ * finds its waiter's current root by re-reading w->root under the lock.
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,11 +35,12 @@ enum { W_WAITING, W_WOKEN, W_TIMEDOUT };
 
 struct waiter {
 	struct waiter *next, *prev;
-	_Atomic uint32_t *addr;
+	_Atomic uint32_t *addr;       /* root lock (requeue changes it) */
+	uint32_t bitset;              /* immutable */
 	struct g *g;                  /* NULL: kernel wait on kword */
 	_Atomic uint32_t kword;
 	int state;                    /* W_*: root lock */
-	struct semroot *root;
+	_Atomic(struct semroot *) root; /* written under old and new root locks */
 	struct timer timer;
 };
 
@@ -43,13 +49,10 @@ struct semroot {
 	struct waiter *head, *tail;
 } __attribute__((aligned(64)));
 
-static struct semroot semtable[SEMTABLE_SIZE];
-
-void sema_init(void)
-{
-	for (int i = 0; i < SEMTABLE_SIZE; i++)
-		semtable[i].lock = (struct rt_lock)RT_LOCK_INIT(RANK_SEMROOT);
-}
+/* Statically initialized: a mutex may be taken before the runtime is. */
+static struct semroot semtable[SEMTABLE_SIZE] = {
+	[0 ... SEMTABLE_SIZE - 1] = { .lock = RT_LOCK_INIT(RANK_SEMROOT) },
+};
 
 static struct semroot *root_of(const void *addr)
 {
@@ -90,13 +93,24 @@ static void wake_waiter(struct waiter *w)
 	}
 }
 
+/* Locks the root w is queued on now (a requeue may move it). */
+static struct semroot *lock_waiter_root(struct waiter *w)
+{
+	for (;;) {
+		struct semroot *r = atomic_load(&w->root);
+		lock(&r->lock);
+		if (atomic_load_explicit(&w->root, memory_order_relaxed) == r)
+			return r;
+		unlock(&r->lock);
+	}
+}
+
 static void timeout_fired(struct timer *t)
 {
 	struct waiter *w = t->arg;
-	struct semroot *r = w->root;
 	bool wake = false;
 
-	lock(&r->lock);
+	struct semroot *r = lock_waiter_root(w);
 	if (w->state == W_WAITING) {
 		dequeue(r, w);
 		w->state = W_TIMEDOUT;
@@ -134,14 +148,11 @@ void sema_fork_child(void)
 	}
 }
 
-/* Waits until woken while *addr == val.  deadline is a nanotime() value, or
- * < 0 for none.  Returns 0 when woken, -EAGAIN when *addr != val,
- * -ETIMEDOUT at the deadline.  Spurious returns of 0 are possible, as with
- * futexes: callers re-check their condition. */
-int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_reason reason)
+int sema_wait_bitset(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
+		     enum wait_reason reason, uint32_t bitset)
 {
 	struct semroot *r = root_of(addr);
-	struct waiter w = { .addr = addr, .g = getg_user(), .root = r };
+	struct waiter w = { .addr = addr, .bitset = bitset, .g = getg_user(), .root = r };
 
 	if (deadline >= 0 && deadline <= nanotime())
 		return atomic_load(addr) == val ? -ETIMEDOUT : -EAGAIN;
@@ -190,27 +201,34 @@ int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_
 	return w.state == W_TIMEDOUT ? -ETIMEDOUT : 0;
 }
 
-/* Wakes up to n waiters of addr (n = INT_MAX: all).  Returns the count. */
-int sema_wake(_Atomic uint32_t *addr, int n)
+int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_reason reason)
 {
-	struct semroot *r = root_of(addr);
-	struct waiter *woken = NULL;
-	int count = 0;
+	return sema_wait_bitset(addr, val, deadline, reason, ~0u);
+}
 
-	lock(&r->lock);
+/* Dequeues up to n waiters of addr whose bitset meets bitset onto *woken
+ * (newest first); r = root_of(addr) locked.  Returns the count. */
+static int take_waiters(struct semroot *r, _Atomic uint32_t *addr, int n, uint32_t bitset,
+			struct waiter **woken)
+{
+	int count = 0;
 	for (struct waiter *w = r->head; w && count < n;) {
 		struct waiter *next = w->next;
-		if (w->addr == addr) {
+		if (w->addr == addr && (w->bitset & bitset)) {
 			dequeue(r, w);
 			w->state = W_WOKEN;
-			w->next = woken;
-			woken = w;
+			w->next = *woken;
+			*woken = w;
 			count++;
 		}
 		w = next;
 	}
-	unlock(&r->lock);
-	/* Wake in queue order, outside the root lock. */
+	return count;
+}
+
+/* Wakes what take_waiters took, in queue order, with no root lock held. */
+static void wake_taken(struct waiter *woken)
+{
 	struct waiter *rev = NULL;
 	while (woken) {
 		struct waiter *w = woken;
@@ -223,5 +241,62 @@ int sema_wake(_Atomic uint32_t *addr, int n)
 		rev = w->next;
 		wake_waiter(w);
 	}
+}
+
+int sema_wake_bitset(_Atomic uint32_t *addr, int n, uint32_t bitset)
+{
+	struct semroot *r = root_of(addr);
+	struct waiter *woken = NULL;
+
+	lock(&r->lock);
+	int count = take_waiters(r, addr, n, bitset, &woken);
+	unlock(&r->lock);
+	wake_taken(woken);
 	return count;
+}
+
+int sema_wake(_Atomic uint32_t *addr, int n)
+{
+	return sema_wake_bitset(addr, n, ~0u);
+}
+
+int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int nmove,
+		 const uint32_t *cmpval)
+{
+	struct semroot *r = root_of(addr), *r2 = root_of(addr2);
+	struct waiter *woken = NULL;
+
+	lock2(&r->lock, &r2->lock);
+	if (cmpval && atomic_load(addr) != *cmpval) {
+		unlock2(&r->lock, &r2->lock);
+		return -EAGAIN;
+	}
+	int count = take_waiters(r, addr, nwake, ~0u, &woken);
+	for (struct waiter *w = r->head; w && nmove > 0;) {
+		struct waiter *next = w->next;
+		if (w->addr == addr) {
+			dequeue(r, w);
+			w->addr = addr2;
+			atomic_store(&w->root, r2);
+			enqueue(r2, w);
+			nmove--;
+			count++;
+		}
+		w = next;
+	}
+	unlock2(&r->lock, &r2->lock);
+	wake_taken(woken);
+	return count;
+}
+
+int sema_nwaiters(_Atomic uint32_t *addr)
+{
+	struct semroot *r = root_of(addr);
+	int n = 0;
+
+	lock(&r->lock);
+	for (struct waiter *w = r->head; w; w = w->next)
+		n += w->addr == addr;
+	unlock(&r->lock);
+	return n;
 }

@@ -21,7 +21,7 @@ static _Atomic int started;
 static void usleep_raw(int64_t us)
 {
 	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
-	syscall(SYS_nanosleep, &ts, NULL);
+	rt_syscall2(SYS_nanosleep, &ts, NULL);
 }
 
 /* An expired timer sits on a P whose M is busy: nobody will run it before

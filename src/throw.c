@@ -14,7 +14,7 @@
 static void write_all(const char *s, size_t n)
 {
 	while (n > 0) {
-		long w = syscall(SYS_write, 2, s, n);
+		long w = rt_syscall3(SYS_write, 2, s, n);
 		if (w <= 0)
 			return;
 		s += w;

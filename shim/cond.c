@@ -1,0 +1,189 @@
+/*
+ * cond.c — condition variables: a waiter parks its G on the condvar's
+ * sequence word.
+ *
+ * Protocol.  A waiter counts itself in nwaiters, reads seq, unlocks the
+ * mutex and parks on seq while seq still holds what it read.  Signal and
+ * broadcast (when nwaiters says someone may wait) advance seq, then wake one
+ * or all of the Gs parked on it.  Every waiter that had released the mutex
+ * before a signal advanced seq either is queued by then (and the wake-up
+ * queue is FIFO, so a signal wakes the longest waiter) or reads the new seq
+ * when it tries to park and returns at once: no wake-up is lost.  The price
+ * is an occasional spurious return, which POSIX allows and every caller
+ * re-checks its predicate for.  A waiter woken and a timeout that fired are
+ * decided under the wait-queue lock (sema.c), so a signal is never consumed
+ * by a waiter that then reports ETIMEDOUT.
+ *
+ * Fields (pthread_cond_t is 48 bytes; glibc names in brackets):
+ *   seq       [__wseq low word]   wake sequence, the word waiters park on
+ *   nwaiters  [__wseq high word]  waiters between counting themselves and
+ *             leaving; DESTROYING when pthread_cond_destroy waits for them
+ *   wrefs     [__wrefs]           glibc's attribute bits: bit 0 process-
+ *             shared, bit 1 CLOCK_MONOTONIC
+ * A zero-filled condvar is PTHREAD_COND_INITIALIZER: private, realtime.
+ *
+ * Destroy.  A woken waiter still touches nwaiters after it was woken, so
+ * pthread_cond_destroy (like glibc's) waits until every waiter has left.
+ * Waiters still blocked make it EBUSY (glibc would wait forever).
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "sync.h"
+
+struct cond {
+	_Atomic uint32_t seq;
+	_Atomic uint32_t nwaiters;
+	uint32_t unused[7];
+	uint32_t wrefs;
+	uint32_t unused2[2];
+};
+_Static_assert(sizeof(struct cond) == sizeof(pthread_cond_t), "pthread_cond_t size");
+_Static_assert(offsetof(struct cond, wrefs) == 36, "__wrefs offset");
+
+enum { WREFS_PSHARED = 1, WREFS_MONOTONIC = 2 };
+#define DESTROYING 0x80000000u
+
+/* glibc's pthread_condattr_t: bit 0 pshared, the clock id above it. */
+enum { CATTR_PSHARED = 1, CATTR_CLOCK_SHIFT = 1 };
+
+static inline struct cond *C(pthread_cond_t *c)
+{
+	return (struct cond *)c;
+}
+
+static inline bool pshared(const struct cond *c)
+{
+	return c->wrefs & WREFS_PSHARED;
+}
+
+/* A waiter leaves: the last one out wakes a destroyer. */
+static void leave(struct cond *c)
+{
+	if (atomic_fetch_sub(&c->nwaiters, 1) == (DESTROYING | 1))
+		sema_wake(&c->nwaiters, INT_MAX);
+}
+
+/* glibc's own wait, for a process-shared condvar (its mutex is one too). */
+static int pshared_wait(pthread_cond_t *pc, pthread_mutex_t *m, clockid_t clock,
+			const struct timespec *abstime)
+{
+	struct g *gp = sync_block_begin();
+	int err = abstime ? real.pthread_cond_clockwait(pc, m, clock, abstime)
+			  : real.pthread_cond_wait(pc, m);
+	sync_block_end(gp);
+	return err;
+}
+
+/* clock < 0: the condvar's own clock. */
+static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *m, clockid_t clock,
+		     const struct timespec *abstime)
+{
+	struct cond *c = C(pc);
+	if (clock < 0)
+		clock = (c->wrefs & WREFS_MONOTONIC) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+	if (pshared(c))
+		return pshared_wait(pc, m, clock, abstime);
+	int64_t deadline;
+	int err = sync_deadline(clock, abstime, &deadline);
+	if (err)
+		return err;
+
+	atomic_fetch_add(&c->nwaiters, 1);
+	uint32_t seq = atomic_load(&c->seq);
+	err = pthread_mutex_unlock(m);
+	if (err) {
+		leave(c);
+		return err;
+	}
+	int r = sema_wait(&c->seq, seq, deadline, WAIT_COND);
+	leave(c);
+	/* A robust mutex's EOWNERDEAD (and the like) wins over ETIMEDOUT. */
+	err = pthread_mutex_lock(m);
+	if (err)
+		return err;
+	return r == -ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+SHIM_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+	return cond_wait(c, m, -1, NULL);
+}
+
+SHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+				       const struct timespec *abstime)
+{
+	return cond_wait(c, m, -1, abstime);
+}
+
+SHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
+				       const struct timespec *abstime)
+{
+	if (!sync_clock_ok(clock))
+		return EINVAL;
+	return cond_wait(c, m, clock, abstime);
+}
+
+static int cond_wake(pthread_cond_t *pc, int n)
+{
+	struct cond *c = C(pc);
+	if (pshared(c)) {
+		shim_g();
+		return n == 1 ? real.pthread_cond_signal(pc) : real.pthread_cond_broadcast(pc);
+	}
+	/* Full barrier (the RMW): pairs with the waiter's count-then-read. */
+	if ((atomic_load(&c->nwaiters) & ~DESTROYING) == 0)
+		return 0;
+	atomic_fetch_add(&c->seq, 1);
+	sema_wake(&c->seq, n);
+	return 0;
+}
+
+SHIM_EXPORT int pthread_cond_signal(pthread_cond_t *c)
+{
+	return cond_wake(c, 1);
+}
+
+SHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
+{
+	return cond_wake(c, INT_MAX);
+}
+
+SHIM_EXPORT int pthread_cond_init(pthread_cond_t *pc, const pthread_condattr_t *attr)
+{
+	int a = attr ? *(const int *)attr : 0;
+	if (a & CATTR_PSHARED) {
+		shim_g();
+		return real.pthread_cond_init(pc, attr);
+	}
+	struct cond *c = C(pc);
+	memset(c, 0, sizeof *c);
+	if ((a >> CATTR_CLOCK_SHIFT) != CLOCK_REALTIME)
+		c->wrefs = WREFS_MONOTONIC;
+	return 0;
+}
+
+SHIM_EXPORT int pthread_cond_destroy(pthread_cond_t *pc)
+{
+	struct cond *c = C(pc);
+	if (pshared(c)) {
+		shim_g();
+		return real.pthread_cond_destroy(pc);
+	}
+	if (atomic_load(&c->nwaiters) == 0)
+		return 0;
+	if (sema_nwaiters(&c->seq) > 0)
+		return EBUSY;
+	/* Only waiters on their way in or out remain: advancing seq sends
+	 * those on their way in back out (and wakes any that just queued),
+	 * then wait for the last to leave. */
+	uint32_t n = atomic_fetch_or(&c->nwaiters, DESTROYING) | DESTROYING;
+	atomic_fetch_add(&c->seq, 1);
+	sema_wake(&c->seq, INT_MAX);
+	while (n != DESTROYING) {
+		sema_wait(&c->nwaiters, n, -1, WAIT_COND);
+		n = atomic_load(&c->nwaiters);
+	}
+	atomic_store(&c->nwaiters, 0);
+	return 0;
+}

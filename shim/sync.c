@@ -1,0 +1,64 @@
+/*
+ * sync.c — the helpers of sync.h: owner ids of foreign threads, timed-wait
+ * deadlines, spinning, and the hand-off around blocking glibc calls.
+ */
+#include <sys/syscall.h>
+
+#include "sync.h"
+
+/* Per kernel thread: g0 and foreign threads keep their tid for life. */
+static __thread int32_t foreign_id __attribute__((tls_model("initial-exec")));
+
+int32_t sync_foreign_self(void)
+{
+	if (unlikely(!foreign_id))
+		foreign_id = OWNER_FOREIGN | (int32_t)rt_syscall0(SYS_gettid);
+	return foreign_id;
+}
+
+int sync_deadline(clockid_t clock, const struct timespec *abstime, int64_t *deadline)
+{
+	*deadline = -1;
+	if (!abstime)
+		return 0;
+	if (!shim_timespec_valid(abstime))
+		return EINVAL;
+	*deadline = shim_deadline(clock, abstime);
+	return *deadline < 0 ? EINVAL : 0;
+}
+
+#define SPIN_ITERS 4
+#define SPIN_PAUSES 30
+
+bool sync_can_spin(int iter)
+{
+	if (iter >= SPIN_ITERS || gomaxprocs <= 1)
+		return false;
+	struct g *gp = getg_user();
+	if (!gp)
+		return iter < SPIN_ITERS;
+	if (gomaxprocs <= atomic_load_explicit(&sched.npidle, memory_order_relaxed) +
+			  atomic_load_explicit(&sched.nmspinning, memory_order_relaxed) + 1)
+		return false;
+	return runq_empty(gp->m->p);
+}
+
+void sync_spin(void)
+{
+	for (int i = 0; i < SPIN_PAUSES; i++)
+		__builtin_ia32_pause();
+}
+
+struct g *sync_block_begin(void)
+{
+	struct g *gp = shim_g();
+	if (gp)
+		entersyscallblock();
+	return gp;
+}
+
+void sync_block_end(struct g *gp)
+{
+	if (gp)
+		exitsyscall();
+}

@@ -1,0 +1,58 @@
+/*
+ * sync.h — what the synchronization objects of shim/ share: the owner id
+ * a thread records in the objects it holds, deadlines of timed waits, the
+ * spin-before-park policy, and the hand-off around glibc's own blocking
+ * calls for process-shared objects.
+ *
+ * Layouts.  Every object keeps glibc's size and the fields glibc's static
+ * initializers and attributes set (a mutex's __kind, a condvar's clock and
+ * pshared bits in __wrefs, a rwlock's __flags and __shared, a barrier's and
+ * a semaphore's shared word), so zero-filled and *_INITIALIZER objects work
+ * without init.  The other fields are goshim's own for process-private
+ * objects: all their operations come here.  A process-shared object may be
+ * used at the same time by a process that does not run goshim, so it keeps
+ * glibc's layout and protocol: goshim calls glibc for it, handing the P off
+ * while the call may block (syscall.c).
+ */
+#ifndef GOSHIM_SHIM_SYNC_H
+#define GOSHIM_SHIM_SYNC_H
+
+#include "shim.h"
+
+/* Owner ids of threads goshim does not run (g0, foreign threads): their
+ * kernel tid with this bit, which no G's slot number reaches. */
+#define OWNER_FOREIGN 0x20000000
+
+int32_t sync_foreign_self(void);
+
+/* The id the calling thread records as an owner: never 0. */
+static inline int32_t sync_self(void)
+{
+	struct g *gp = shim_g();
+	return gp ? gp->ownerid : sync_foreign_self();
+}
+
+/* The deadline of a timed wait on clock at abstime, as a nanotime() value
+ * in *deadline (-1 when abstime is NULL).  EINVAL for a tv_nsec out of
+ * range, 0 otherwise. */
+int sync_deadline(clockid_t clock, const struct timespec *abstime, int64_t *deadline);
+
+/* The clocks glibc's clock* waits accept. */
+static inline bool sync_clock_ok(clockid_t clock)
+{
+	return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC;
+}
+
+/* Whether a thread that found a lock held should spin a little before it
+ * parks (Go's sync_runtime_canSpin): only while other Ps run Gs that may
+ * release it soon, never on a single P, and never with local work waiting
+ * for this P.  iter counts the spins so far. */
+bool sync_can_spin(int iter);
+void sync_spin(void);
+
+/* Brackets a glibc call that may block the kernel thread: the caller's P
+ * runs other Gs meanwhile.  Free of effect on threads goshim does not run. */
+struct g *sync_block_begin(void);
+void sync_block_end(struct g *gp);
+
+#endif
