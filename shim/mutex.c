@@ -126,10 +126,16 @@ static inline int word_lock(struct mutex *m, clockid_t clock, const struct times
 	return word_lock_slow(m, clock, abstime);
 }
 
+static __attribute__((noinline)) void word_wake(struct mutex *m)
+{
+	sema_wake(&m->lock, 1);
+}
+
 static inline void word_unlock(struct mutex *m)
 {
-	if (atomic_exchange_explicit(&m->lock, UNLOCKED, memory_order_release) == CONTENDED)
-		sema_wake(&m->lock, 1);
+	if (unlikely(atomic_exchange_explicit(&m->lock, UNLOCKED, memory_order_release) ==
+		     CONTENDED))
+		word_wake(m);
 }
 
 /* ---------------------------------------------------------------- robust list */
@@ -253,8 +259,8 @@ static inline bool kind_plain(int kind)
 	return kind == PTHREAD_MUTEX_NORMAL || kind == PTHREAD_MUTEX_ADAPTIVE_NP;
 }
 
-static int mutex_lock(pthread_mutex_t *pm, bool try, clockid_t clock,
-		      const struct timespec *abstime)
+static __attribute__((noinline)) int mutex_lock(pthread_mutex_t *pm, bool try, clockid_t clock,
+						 const struct timespec *abstime)
 {
 	struct mutex *m = M(pm);
 	int kind = atomic_load_explicit(&m->kind, memory_order_relaxed);
@@ -274,9 +280,15 @@ static int mutex_lock(pthread_mutex_t *pm, bool try, clockid_t clock,
 	return lock_full(pm, kind, try, clock, abstime);
 }
 
-SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *pm)
 {
-	return mutex_lock(m, false, CLOCK_REALTIME, NULL);
+	struct mutex *m = M(pm);
+	if (likely(kind_plain(atomic_load_explicit(&m->kind, memory_order_relaxed))) &&
+	    likely(word_trylock(m))) {
+		atomic_store_explicit(&m->owner, sync_self(), memory_order_relaxed);
+		return 0;
+	}
+	return mutex_lock(pm, false, CLOCK_REALTIME, NULL);
 }
 
 SHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
@@ -299,7 +311,7 @@ SHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
 
 /* ---------------------------------------------------------------- unlock */
 
-static int unlock_full(pthread_mutex_t *pm, int kind)
+static __attribute__((noinline)) int unlock_full(pthread_mutex_t *pm, int kind)
 {
 	struct mutex *m = M(pm);
 	if (kind < 0 || (kind & ~(KIND_VALID | KIND_PSHARED)))

@@ -9,8 +9,11 @@
 /* Per kernel thread: g0 and foreign threads keep their tid for life. */
 static __thread int32_t foreign_id __attribute__((tls_model("initial-exec")));
 
-int32_t sync_foreign_self(void)
+int32_t sync_self_slow(void)
 {
+	struct g *gp = shim_g();
+	if (gp)
+		return gp->ownerid;
 	if (unlikely(!foreign_id))
 		foreign_id = OWNER_FOREIGN | (int32_t)rt_syscall0(SYS_gettid);
 	return foreign_id;

@@ -23,13 +23,16 @@
  * kernel tid with this bit, which no G's slot number reaches. */
 #define OWNER_FOREIGN 0x20000000
 
-int32_t sync_foreign_self(void);
+int32_t sync_self_slow(void);
 
-/* The id the calling thread records as an owner: never 0. */
+/* The id the calling thread records as an owner: never 0.  A set g_cur
+ * means the runtime is up; g0s have no ownerid and take the slow path. */
 static inline int32_t sync_self(void)
 {
-	struct g *gp = shim_g();
-	return gp ? gp->ownerid : sync_foreign_self();
+	struct g *gp = g_cur;
+	if (likely(gp && gp->ownerid))
+		return gp->ownerid;
+	return sync_self_slow();
 }
 
 /* The deadline of a timed wait on clock at abstime, as a nanotime() value

@@ -440,6 +440,7 @@ static void *mstart(void *arg)
 	struct m *mp = arg;
 	g_cur = mp->g0;
 	mp->tid = (int)rt_syscall0(SYS_gettid);
+	mp->errno_ptr = &errno;
 	m_name(mp);
 	struct p *pp = mp->nextp;
 	mp->nextp = NULL;
@@ -523,6 +524,7 @@ static int init_once(void)
 	}
 	struct m *m0 = allocm();
 	m0->tid = (int)rt_syscall0(SYS_gettid);
+	m0->errno_ptr = &errno;
 	if (stack_alloc(&m0->g0->stack, 256 << 10, page) != 0)
 		rt_throw("rt_init: no stack for m0's g0");
 	m_link(m0);
@@ -538,29 +540,25 @@ static int init_once(void)
 	return 0;
 }
 
-/* 0: not started, 1: running, 2: done. */
-static _Atomic uint32_t init_state;
+_Atomic uint32_t rt_init_state;
 static _Atomic int init_tid;
 
-/* Initializes the runtime once; returns 0 when ready, -EBUSY when called
- * again from inside initialization on the initializing thread (the caller
- * then goes to the real libc function). */
-int rt_init(void)
+int rt_init_slow(void)
 {
-	if (likely(atomic_load_explicit(&init_state, memory_order_acquire) == 2))
+	if (atomic_load_explicit(&rt_init_state, memory_order_acquire) == 2)
 		return 0;
 	uint32_t z = 0;
-	if (atomic_compare_exchange_strong(&init_state, &z, 1)) {
+	if (atomic_compare_exchange_strong(&rt_init_state, &z, 1)) {
 		atomic_store(&init_tid, (int)rt_syscall0(SYS_gettid));
 		init_once();
-		atomic_store_explicit(&init_state, 2, memory_order_release);
-		rt_futex_wake(&init_state, INT_MAX);
+		atomic_store_explicit(&rt_init_state, 2, memory_order_release);
+		rt_futex_wake(&rt_init_state, INT_MAX);
 		return 0;
 	}
 	if (atomic_load(&init_tid) == (int)rt_syscall0(SYS_gettid))
 		return -EBUSY;
-	while (atomic_load_explicit(&init_state, memory_order_acquire) != 2)
-		rt_futex_wait(&init_state, 1, NULL);
+	while (atomic_load_explicit(&rt_init_state, memory_order_acquire) != 2)
+		rt_futex_wait(&rt_init_state, 1, NULL);
 	return 0;
 }
 

@@ -248,7 +248,7 @@ struct g {
 	uint64_t creator;               /* goid of the creating G, 0 if none */
 
 	enum wait_reason waitreason;    /* owner, read racily by traces */
-	int64_t waitsince;              /* ns, when it parked */
+	int64_t waitsince;              /* ns, when it parked (sched.coarsenow) */
 
 	struct timer sleep_timer;       /* for sleeps; owner */
 
@@ -317,6 +317,7 @@ struct m {
 	struct m *alllink;              /* allm; immutable once published */
 	uint32_t fastrand;              /* owner */
 	int tid;                        /* kernel thread id */
+	int *errno_ptr;                 /* this kernel thread's errno; immutable */
 
 	/* The rest of a switch (see mcall): fn(gp, arg) runs on the context
 	 * switched to, once gp is off its stack. */
@@ -350,6 +351,9 @@ struct schedt {
 	/* when the blocked poller will wake up by itself (0: never). */
 	_Atomic int64_t polluntil;
 	int64_t starttime;              /* ns at init; immutable */
+	/* nanotime() as of sysmon's last round (0 before sysmon runs): a
+	 * clock for bookkeeping that costs a park no system call. */
+	_Atomic int64_t coarsenow;
 
 	/* Gs take ids GOID_BATCH at a time per P (pp->goidcache). */
 	_Alignas(CACHE_LINE) _Atomic uint64_t goidgen;
@@ -442,7 +446,19 @@ struct g_attr {
 	const sigset_t *sigmask;
 };
 
-int rt_init(void);
+/* 0: not started, 1: running, 2: done (proc.c). */
+extern _Atomic uint32_t rt_init_state RT_HIDDEN;
+int rt_init_slow(void);
+
+/* Initializes the runtime once; returns 0 when ready, -EBUSY when called
+ * again from inside initialization on the initializing thread (the caller
+ * then goes to the real libc function). */
+static inline int rt_init(void)
+{
+	if (likely(atomic_load_explicit(&rt_init_state, memory_order_acquire) == 2))
+		return 0;
+	return rt_init_slow();
+}
 /* Creates a G running start(arg); returns 0 or -EAGAIN/-EINVAL. */
 int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t *out);
 /* Ends the calling G with retval; runs TSD destructors first. */

@@ -440,7 +440,7 @@ void mcall(void (*fn)(struct g *gp, void *arg), void *arg)
 	mp->after_fn = fn;
 	mp->after_gp = gp;
 	mp->after_arg = arg;
-	gp->saved_errno = errno;
+	gp->saved_errno = *mp->errno_ptr;
 	gp->m = NULL;
 	bool inherit_time;
 	/* Without a P (exitsyscall found none) there is nothing local. */
@@ -456,8 +456,9 @@ void mcall(void (*fn)(struct g *gp, void *arg), void *arg)
 			rt_ctx_switch(&gp->ctx, &mp->g0->ctx);
 	}
 	/* Resumed, maybe on another M, which set g_cur and gp->m. */
-	finish_switch(gp->m);
-	errno = gp->saved_errno;
+	mp = gp->m;
+	finish_switch(mp);
+	*mp->errno_ptr = gp->saved_errno;
 }
 
 struct park_args {
@@ -483,7 +484,8 @@ void park(bool (*unlockf)(struct g *gp, void *arg), void *arg, enum wait_reason 
 	struct g *gp = getg();
 	struct park_args pa = { unlockf, arg };
 	gp->waitreason = reason;
-	gp->waitsince = nanotime_coarse();
+	int64_t now = atomic_load_explicit(&sched.coarsenow, memory_order_relaxed);
+	gp->waitsince = now ? now : nanotime_coarse();
 	mcall(park_m, &pa);
 	gp->waitreason = WAIT_NONE;
 }

@@ -7,6 +7,7 @@
  * Retaking Ps from system calls, preemption and deadlock detection join it
  * in later steps.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -41,6 +42,7 @@ static void *sysmon(void *arg)
 	struct m *mp = arg;
 	g_cur = mp->g0;  /* no P: anything it readies goes to the global queue */
 	mp->tid = gettid();
+	mp->errno_ptr = &errno;
 	prctl(PR_SET_NAME, "goshim-sysmon", 0, 0, 0);
 	int64_t delay = SYSMON_MIN_DELAY_US;
 	int idle = 0;
@@ -49,6 +51,7 @@ static void *sysmon(void *arg)
 	for (;;) {
 		bool worked = false;
 		int64_t now = nanotime();
+		atomic_store_explicit(&sched.coarsenow, now, memory_order_relaxed);
 		if (godebug.schedtrace > 0) {
 			if (next_trace == 0 || now >= next_trace) {
 				schedtrace(godebug.scheddetail);
@@ -90,6 +93,7 @@ static void *sysmon(void *arg)
 void sysmon_fork_child(void)
 {
 	atomic_store(&started, 0);
+	atomic_store(&sched.coarsenow, 0);
 	if (godebug.schedtrace > 0)
 		sysmon_start();
 }
