@@ -217,6 +217,128 @@ START_TEST(test_sema__wake_counts)
 }
 END_TEST
 
+/* A waiter on a thread the runtime does not run (a kernel wait). */
+struct kwaiter {
+	pthread_t th;
+	_Atomic uint32_t *addr;
+	uint32_t bitset;
+	int64_t deadline;
+	_Atomic int result;
+	_Atomic int done;
+};
+
+static void *kwait(void *arg)
+{
+	struct kwaiter *k = arg;
+	atomic_store(&k->result, sema_wait_bitset(k->addr, 0, k->deadline, WAIT_SEMA, k->bitset));
+	atomic_store(&k->done, 1);
+	return NULL;
+}
+
+static void kwaiters_start(struct kwaiter *k, int n, _Atomic uint32_t *addr)
+{
+	for (int i = 0; i < n; i++) {
+		k[i].addr = addr;
+		if (!k[i].bitset)
+			k[i].bitset = ~0u;
+		if (!k[i].deadline)
+			k[i].deadline = -1;
+		ck_assert_int_eq(pthread_create(&k[i].th, NULL, kwait, &k[i]), 0);
+	}
+	while (sema_nwaiters(addr) < n)
+		usleep(1000);
+}
+
+static void kwaiters_join(struct kwaiter *k, int n)
+{
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(pthread_join(k[i].th, NULL), 0);
+}
+
+static _Atomic uint32_t word2;
+
+START_TEST(test_sema__bitset_selects_waiters)
+{
+	atomic_store(&word, 0);
+	struct kwaiter k[2] = { { .bitset = 1 }, { .bitset = 6 } };
+	kwaiters_start(k, 2, &word);
+	ck_assert_int_eq(sema_wake_bitset(&word, INT_MAX, 8), 0);
+	ck_assert_int_eq(sema_wake_bitset(&word, INT_MAX, 2), 1);
+	while (!atomic_load(&k[1].done))
+		usleep(1000);
+	ck_assert_int_eq(atomic_load(&k[0].done), 0);
+	ck_assert_int_eq(sema_nwaiters(&word), 1);
+	ck_assert_int_eq(sema_wake(&word, INT_MAX), 1); /* plain wake: all bits */
+	kwaiters_join(k, 2);
+	ck_assert_int_eq(k[0].result, 0);
+	ck_assert_int_eq(k[1].result, 0);
+}
+END_TEST
+
+START_TEST(test_sema__requeue)
+{
+	atomic_store(&word, 0);
+	atomic_store(&word2, 0);
+	struct kwaiter k[4] = { 0 };
+	kwaiters_start(k, 4, &word);
+	uint32_t wrong = 1, right = 0;
+	ck_assert_int_eq(sema_requeue(&word, &word2, 1, 2, &wrong), -EAGAIN);
+	ck_assert_int_eq(sema_nwaiters(&word), 4);
+	/* One woken, two moved, one left behind. */
+	ck_assert_int_eq(sema_requeue(&word, &word2, 1, 2, &right), 3);
+	ck_assert_int_eq(sema_nwaiters(&word), 1);
+	ck_assert_int_eq(sema_nwaiters(&word2), 2);
+	/* Requeued waiters answer wakes of their new address only. */
+	ck_assert_int_eq(sema_wake(&word2, INT_MAX), 2);
+	ck_assert_int_eq(sema_requeue(&word, &word2, 0, INT_MAX, NULL), 1);
+	ck_assert_int_eq(sema_nwaiters(&word), 0);
+	ck_assert_int_eq(sema_wake(&word2, 1), 1);
+	kwaiters_join(k, 4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(k[i].result, 0);
+}
+END_TEST
+
+/* A waiter moved by a requeue times out from its new queue. */
+START_TEST(test_sema__requeued_waiter_times_out)
+{
+	atomic_store(&word, 0);
+	atomic_store(&word2, 0);
+	struct kwaiter k[1] = { { .deadline = nanotime() + 100 * MS } };
+	kwaiters_start(k, 1, &word);
+	ck_assert_int_eq(sema_requeue(&word, &word2, 0, 1, NULL), 1);
+	kwaiters_join(k, 1);
+	ck_assert_int_eq(k[0].result, -ETIMEDOUT);
+	ck_assert_int_eq(sema_nwaiters(&word2), 0);
+	ck_assert_int_eq(sema_wake(&word2, INT_MAX), 0);
+}
+END_TEST
+
+/* The same with G1 as the waiter: its timeout timer runs on a P and must
+ * find the G on the queue it was moved to. */
+static void *requeue_g1(void *arg)
+{
+	(void)arg;
+	while (sema_nwaiters(&word) == 0)
+		usleep(1000);
+	sema_requeue(&word, &word2, 0, 1, NULL);
+	return NULL;
+}
+
+START_TEST(test_sema__requeued_g_times_out)
+{
+	atomic_store(&word, 0);
+	atomic_store(&word2, 0);
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, requeue_g1, NULL), 0);
+	int64_t t0 = nanotime();
+	ck_assert_int_eq(sema_wait(&word, 0, t0 + 200 * MS, WAIT_SEMA), -ETIMEDOUT);
+	ck_assert_int_ge(nanotime() - t0, 200 * MS);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_eq(sema_nwaiters(&word2), 0);
+}
+END_TEST
+
 Suite *sema_suite(void)
 {
 	Suite *s = suite_create("sema");
@@ -228,5 +350,9 @@ Suite *sema_suite(void)
 	ADD_CASE(s, test_sema__foreign_waiter_timeout, 10);
 	ADD_CASE(s, test_sema__keyed_by_address, 10);
 	ADD_CASE(s, test_sema__wake_counts, 10);
+	ADD_CASE(s, test_sema__bitset_selects_waiters, 10);
+	ADD_CASE(s, test_sema__requeue, 10);
+	ADD_CASE(s, test_sema__requeued_waiter_times_out, 10);
+	ADD_CASE(s, test_sema__requeued_g_times_out, 10);
 	return s;
 }
