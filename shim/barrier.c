@@ -14,7 +14,8 @@
  *   arrived  [in]             arrivals in the current round
  *   round    [current_round]  rounds completed, the word waiters park on
  *   count    [count]          threads per round
- *   shared   [shared]         glibc's futex flag: 0 for process-shared
+ *   shared   [shared]         glibc's futex flag to XOR in: non-zero for
+ *                             process-shared
  *   inside   [out]            threads inside; DESTROYING while destroy waits
  */
 #include <limits.h>
@@ -31,7 +32,6 @@ struct barrier {
 };
 _Static_assert(sizeof(struct barrier) == sizeof(pthread_barrier_t), "pthread_barrier_t size");
 
-#define FUTEX_PRIVATE_FLAG_ 128 /* glibc's value of shared for a private barrier */
 #define DESTROYING 0x80000000u
 /* glibc refuses counts above its arrival threshold. */
 #define BARRIER_IN_THRESHOLD (UINT_MAX / 2)
@@ -43,7 +43,7 @@ static inline struct barrier *B(pthread_barrier_t *b)
 
 static inline bool pshared(const struct barrier *b)
 {
-	return b->shared != FUTEX_PRIVATE_FLAG_;
+	return b->shared != 0;
 }
 
 static void leave(struct barrier *b)
@@ -87,7 +87,7 @@ SHIM_EXPORT int pthread_barrier_init(pthread_barrier_t *pb, const pthread_barrie
 		return real.pthread_barrier_init(pb, attr, count);
 	}
 	struct barrier *b = B(pb);
-	*b = (struct barrier){ .count = count, .shared = FUTEX_PRIVATE_FLAG_ };
+	*b = (struct barrier){ .count = count };
 	return 0;
 }
 

@@ -2,9 +2,9 @@
  * sem.c — POSIX semaphores: a waiter parks its G on the semaphore's value.
  *
  * The layout is glibc's (struct new_sem): the value in the low word of
- * data, the number of waiters in the high word, and the futex flag
- * "private" (FUTEX_PRIVATE_FLAG for a process-private semaphore, 0 for a
- * process-shared one or one from sem_open).  A waiter counts itself in
+ * data, the number of waiters in the high word, and "private", glibc's
+ * futex flag to XOR in: 0 for a process-private semaphore,
+ * FUTEX_PRIVATE_FLAG for a process-shared one or one from sem_open.  A waiter counts itself in
  * nwaiters before it parks on value == 0; sem_post raises the value first
  * and then wakes one waiter if the count says there may be one, so a post
  * is never lost.  Woken waiters compete with running ones for the value
@@ -27,7 +27,7 @@ struct sem {
 };
 _Static_assert(sizeof(struct sem) <= sizeof(sem_t), "sem_t size");
 
-#define SEM_PRIVATE 128 /* FUTEX_PRIVATE_FLAG */
+#define SEM_SHARED 128 /* glibc's LLL_SHARED */
 
 static inline struct sem *S(sem_t *s)
 {
@@ -36,7 +36,7 @@ static inline struct sem *S(sem_t *s)
 
 static inline bool pshared(const struct sem *s)
 {
-	return s->private != SEM_PRIVATE;
+	return s->private == SEM_SHARED;
 }
 
 static inline int fail(int err)
@@ -156,7 +156,7 @@ SHIM_EXPORT int sem_init(sem_t *ps, int pshared_, unsigned value)
 		shim_g();
 		return real.sem_init(ps, pshared_, value);
 	}
-	*S(ps) = (struct sem){ .value = value, .private = SEM_PRIVATE };
+	*S(ps) = (struct sem){ .value = value };
 	return 0;
 }
 

@@ -82,6 +82,11 @@ tests_programs_yield_fairness_SOURCES = tests/programs/yield_fairness.c
 tests_programs_yield_fairness_CFLAGS = $(tests_programs_cflags)
 tests_programs_yield_fairness_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/pshared_handoff
+tests_programs_pshared_handoff_SOURCES = tests/programs/pshared_handoff.c
+tests_programs_pshared_handoff_CFLAGS = $(tests_programs_cflags)
+tests_programs_pshared_handoff_LDFLAGS = $(tests_programs_ldflags)
+
 tests_programs_ptests = \
 	tests/programs/attr.ptest \
 	tests/programs/create_join_batches.ptest \
@@ -90,6 +95,7 @@ tests_programs_ptests = \
 	tests/programs/join_errors.ptest \
 	tests/programs/many_waiters_exit.ptest \
 	tests/programs/once.ptest \
+	tests/programs/pshared_handoff.ptest \
 	tests/programs/self_equal.ptest \
 	tests/programs/sleep_semantics.ptest \
 	tests/programs/sleepers.ptest \

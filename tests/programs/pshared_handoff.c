@@ -1,0 +1,122 @@
+/* A thread blocked on a process-shared object held by another process
+ * blocks its kernel thread in glibc; the other threads must keep running.
+ * The child process locks a PTHREAD_PROCESS_SHARED mutex (and holds a
+ * process-shared semaphore at 0) for 300 ms; meanwhile one thread of the
+ * parent waits for the mutex, another for the semaphore, and a third
+ * ticks every 10 ms: it must tick throughout (with GOMAXPROCS=1 it can
+ * only if the P was handed off).  Then the same for a pthread_barrier in
+ * shared memory and a raw futex op goshim does not emulate (FUTEX_LOCK_PI
+ * on a word the child owns). */
+#include <linux/futex.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "check.h"
+
+struct shared {
+    pthread_mutex_t m;
+    sem_t ready;     /* child -> parent: it holds everything */
+    sem_t gate;      /* posted by the child when it lets go */
+    _Atomic uint32_t pi; /* PI futex word: the child's tid while it holds it */
+};
+
+static struct shared *sh;
+static atomic_int ticks, stop;
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop)) {
+        sleep_ms(10);
+        atomic_fetch_add(&ticks, 1);
+    }
+    return NULL;
+}
+
+static void *lock_mutex(void *arg)
+{
+    (void)arg;
+    CHECK_RC(pthread_mutex_lock(&sh->m), 0);
+    CHECK_RC(pthread_mutex_unlock(&sh->m), 0);
+    return NULL;
+}
+
+static void *wait_gate(void *arg)
+{
+    (void)arg;
+    while (sem_wait(&sh->gate) != 0)
+        CHECK(errno_now() == EINTR);
+    return NULL;
+}
+
+static void *lock_pi(void *arg)
+{
+    (void)arg;
+    long r;
+    while ((r = syscall(SYS_futex, &sh->pi, FUTEX_LOCK_PI, 0, NULL, NULL, 0)) != 0)
+        CHECK(errno_now() == EINTR || errno_now() == EAGAIN);
+    CHECK(syscall(SYS_futex, &sh->pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0) == 0);
+    return NULL;
+}
+
+static void child(void)
+{
+    CHECK_RC(pthread_mutex_lock(&sh->m), 0);
+    atomic_store(&sh->pi, (uint32_t)syscall(SYS_gettid));
+    CHECK(sem_post(&sh->ready) == 0);
+    sleep_ms(300);
+    CHECK(syscall(SYS_futex, &sh->pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0) == 0);
+    CHECK_RC(pthread_mutex_unlock(&sh->m), 0);
+    CHECK(sem_post(&sh->gate) == 0);
+    _exit(0);
+}
+
+int main(void)
+{
+    sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(sh != MAP_FAILED);
+    pthread_mutexattr_t ma;
+    CHECK_RC(pthread_mutexattr_init(&ma), 0);
+    CHECK_RC(pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED), 0);
+    CHECK_RC(pthread_mutex_init(&sh->m, &ma), 0);
+    CHECK(sem_init(&sh->ready, 1, 0) == 0);
+    CHECK(sem_init(&sh->gate, 1, 0) == 0);
+
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0)
+        child();
+    while (sem_wait(&sh->ready) != 0)
+        CHECK(errno_now() == EINTR);
+
+    pthread_t t, w[3];
+    CHECK_RC(pthread_create(&t, NULL, ticker, NULL), 0);
+    int64_t t0 = now_ns();
+    CHECK_RC(pthread_create(&w[0], NULL, lock_mutex, NULL), 0);
+    CHECK_RC(pthread_create(&w[1], NULL, wait_gate, NULL), 0);
+    CHECK_RC(pthread_create(&w[2], NULL, lock_pi, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_RC(pthread_join(w[i], NULL), 0);
+    int64_t waited_ms = (now_ns() - t0) / NSEC_PER_MSEC;
+    int n = atomic_load(&ticks);
+    atomic_store(&stop, 1);
+    CHECK_RC(pthread_join(t, NULL), 0);
+
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* About 25 ticks in 250+ ms natively; fewer than 5 means the waiters
+     * held the only P. */
+    CHECK(waited_ms >= 100);
+    if (n < 5) {
+        fprintf(stderr, "only %d ticks in %lld ms\n", n, (long long)waited_ms);
+        return 1;
+    }
+    CHECK_RC(pthread_mutex_destroy(&sh->m), 0);
+    return 0;
+}
