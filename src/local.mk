@@ -22,6 +22,7 @@ src_libruntime_la_SOURCES = \
 	src/sysmon.c \
 	src/throw.c \
 	src/timer.c \
+	src/tls.c \
 	src/tsd.c \
 	src/unwind.c
 src_libruntime_la_CPPFLAGS = $(AM_CPPFLAGS) -D_GNU_SOURCE -I$(top_srcdir)/src

@@ -35,22 +35,29 @@ static inline void cpu_relax(void)
 }
 
 #ifdef GOSHIM_DEBUG
-/* Ranks of the locks this thread holds, innermost last. */
-static __thread uint8_t held[16] __attribute__((tls_model("initial-exec")));
-static __thread int nheld __attribute__((tls_model("initial-exec")));
+/* Ranks of the locks held, innermost last: the M's (see struct
+ * lockranks), or the kernel thread's where there is no M. */
+static __thread struct lockranks thread_ranks __attribute__((tls_model("initial-exec")));
+
+static struct lockranks *ranks(void)
+{
+	struct g *gp = g_cur;
+	return (gp && gp->m) ? &gp->m->ranks : &thread_ranks;
+}
 
 /* same_ok: the caller takes two locks of one rank in address order
  * (lock2), which cannot deadlock against another such pair. */
 static void rank_acquire_(struct rt_lock *l, bool same_ok)
 {
+	struct lockranks *r = ranks();
 	if (l->rank == RANK_NONE)
 		rt_throw("lock: lock without a rank");
-	if (nheld > 0 && held[nheld - 1] >= l->rank &&
-	    !(same_ok && held[nheld - 1] == l->rank))
+	if (r->n > 0 && r->held[r->n - 1] >= l->rank &&
+	    !(same_ok && r->held[r->n - 1] == l->rank))
 		rt_throw("lock: lock order violation (see src/lockrank.h)");
-	if (nheld == (int)sizeof held)
+	if (r->n == (int)sizeof r->held)
 		rt_throw("lock: too many locks held");
-	held[nheld++] = l->rank;
+	r->held[r->n++] = (uint8_t)l->rank;
 }
 
 static void rank_acquire(struct rt_lock *l)
@@ -60,11 +67,12 @@ static void rank_acquire(struct rt_lock *l)
 
 static void rank_release(struct rt_lock *l)
 {
-	for (int i = nheld - 1; i >= 0; i--) {
-		if (held[i] == l->rank) {
-			for (; i < nheld - 1; i++)
-				held[i] = held[i + 1];
-			nheld--;
+	struct lockranks *r = ranks();
+	for (int i = r->n - 1; i >= 0; i--) {
+		if (r->held[i] == l->rank) {
+			for (; i < r->n - 1; i++)
+				r->held[i] = r->held[i + 1];
+			r->n--;
 			return;
 		}
 	}
@@ -74,7 +82,8 @@ static void rank_release(struct rt_lock *l)
  * the record of what this thread held across the fork. */
 void lockrank_fork_child(void)
 {
-	nheld = 0;
+	ranks()->n = 0;
+	thread_ranks.n = 0;
 }
 #else
 void lockrank_fork_child(void)

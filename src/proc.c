@@ -258,6 +258,7 @@ void g_start(void *arg)
 {
 	struct g *gp = arg;
 	finish_switch(gp->m);
+	tls_start(gp);
 	fpctl_load(&gp->fpctl);
 	errno = 0;
 	goexit(gp->start(gp->arg));
@@ -273,7 +274,6 @@ static void reset_g(struct g *gp)
 	gp->affinity = NULL;
 	gp->affinity_size = 0;
 	atomic_store(&gp->joiner, NULL);
-	gp->saved_errno = 0;
 }
 
 /* A fresh goid, from pp's batch when there is a P. */
@@ -318,6 +318,10 @@ int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t
 		}
 	}
 
+	if (tls_setup(gp) != 0) {
+		gfput(pp, gp);
+		return -EAGAIN;
+	}
 	reset_g(gp);
 	gp->start = start;
 	gp->arg = arg;
@@ -361,6 +365,7 @@ int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t
  * DEAD now, and a detached one goes to the free list. */
 static void goexit0(struct g *gp, void *detached)
 {
+	tls_release(gp);
 	/* store-release: a reaper that sees DEAD may reuse the stack */
 	atomic_store_explicit(&gp->status, G_DEAD, memory_order_release);
 	if (detached)
@@ -374,6 +379,7 @@ void goexit(void *retval)
 {
 	struct g *gp = getg_user();
 	gp->retval = retval;
+	tls_exit();
 	tsd_run_destructors(&gp->tsd);
 	if (gp->robust_list)
 		robust_exit(gp);
@@ -439,8 +445,8 @@ static void *mstart(void *arg)
 {
 	struct m *mp = arg;
 	g_cur = mp->g0;
+	mp->g0->tp = tls_current();
 	mp->tid = (int)rt_syscall0(SYS_gettid);
-	mp->errno_ptr = &errno;
 	m_name(mp);
 	struct p *pp = mp->nextp;
 	mp->nextp = NULL;
@@ -502,12 +508,14 @@ static void init_main_g(struct m *m0)
 	g1->m = m0;
 	m0->curg = g1;
 	atomic_store(&sched.nthreads, 1);
+	g1->tp = tls_current();
 	g_cur = g1;
 }
 
 static int init_once(void)
 {
 	real_init();
+	tls_init();
 	init_default_stack();
 	env_parse();
 	sched.starttime = nanotime();
@@ -524,7 +532,7 @@ static int init_once(void)
 	}
 	struct m *m0 = allocm();
 	m0->tid = (int)rt_syscall0(SYS_gettid);
-	m0->errno_ptr = &errno;
+	tls_setup_g0(m0->g0);
 	if (stack_alloc(&m0->g0->stack, 256 << 10, page) != 0)
 		rt_throw("rt_init: no stack for m0's g0");
 	m_link(m0);

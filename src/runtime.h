@@ -46,6 +46,14 @@ struct note {
 	_Atomic uint32_t key;
 };
 
+/* The runtime locks a kernel thread holds, checked in --enable-debug
+ * builds: per M, since a lock taken by a G may be released by the after-
+ * function of its switch, in another context of the same M. */
+struct lockranks {
+	uint8_t held[16];
+	int n;
+};
+
 void lock(struct rt_lock *l);
 void unlock(struct rt_lock *l);
 void lock2(struct rt_lock *a, struct rt_lock *b);
@@ -238,7 +246,11 @@ struct g {
 	uint64_t goid;                  /* immutable while alive */
 	int32_t ownerid;                /* mutex owner id: slot + 1; immutable */
 	void *robust_list;              /* robust mutexes held; owner */
-	int saved_errno;                /* errno across switches; owner */
+	void *tp;                       /* thread pointer (FS base): its TCB */
+	char *tls_block;                /* its TLS block, kept across reuse */
+	bool tls_reused;                /* the block served an earlier G */
+	bool tls_dtv_kept;              /* its DTV outlived the last G */
+	size_t tls_gen;                 /* DTV generation after setup */
 
 	void *(*start)(void *);         /* immutable */
 	void *arg;
@@ -317,7 +329,7 @@ struct m {
 	struct m *alllink;              /* allm; immutable once published */
 	uint32_t fastrand;              /* owner */
 	int tid;                        /* kernel thread id */
-	int *errno_ptr;                 /* this kernel thread's errno; immutable */
+	struct lockranks ranks;         /* runtime locks held (--enable-debug) */
 
 	/* The rest of a switch (see mcall): fn(gp, arg) runs on the context
 	 * switched to, once gp is off its stack. */
@@ -499,6 +511,29 @@ int tsd_key_create(unsigned *key, void (*destr)(void *));
 int tsd_key_delete(unsigned key);
 void *tsd_get(unsigned key);
 int tsd_set(unsigned key, const void *value);
+
+/* ---------------------------------------------------------------- tls */
+
+void tls_init(void);
+/* Gives gp a TCB and static TLS (fresh images; libc's kept on reuse). */
+int tls_setup(struct g *gp);
+void tls_setup_g0(struct g *g0);
+/* Frees gp's DTV and dynamic TLS; called once gp runs no more. */
+void tls_release(struct g *gp);
+void tls_start(struct g *gp);
+void tls_exit(void);
+void *tls_current(void);
+void tls_set_slow(void *tp);
+extern bool tls_fsgsbase RT_HIDDEN;
+
+/* Points the FS base at tp: from here on TLS is that context's. */
+static inline void tls_set(void *tp)
+{
+	if (likely(tls_fsgsbase))
+		__asm__ volatile("wrfsbase %0" : : "r"(tp) : "memory");
+	else
+		tls_set_slow(tp);
+}
 
 /* ---------------------------------------------------------------- sema */
 

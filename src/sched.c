@@ -393,7 +393,7 @@ static inline void switch_to(struct m *mp, struct ctx *save, struct g *gp, bool 
 	if (!inherit_time)
 		pp->schedtick++;
 	atomic_store_explicit(&pp->nswitch, pp->nswitch + 1, memory_order_relaxed);
-	g_cur = gp;
+	tls_set(gp->tp);
 	if (unlikely(!gp->ctx.sp))
 		rt_ctx_start(save, gp->stack.hi, g_start, gp);
 	else
@@ -440,7 +440,6 @@ void mcall(void (*fn)(struct g *gp, void *arg), void *arg)
 	mp->after_fn = fn;
 	mp->after_gp = gp;
 	mp->after_arg = arg;
-	gp->saved_errno = *mp->errno_ptr;
 	gp->m = NULL;
 	bool inherit_time;
 	/* Without a P (exitsyscall found none) there is nothing local. */
@@ -449,16 +448,14 @@ void mcall(void (*fn)(struct g *gp, void *arg), void *arg)
 		switch_to(mp, &gp->ctx, next, inherit_time);
 	} else {
 		mp->curg = NULL;
-		g_cur = mp->g0;
+		tls_set(mp->g0->tp);
 		if (unlikely(!mp->g0->ctx.sp)) /* M0's g0 runs for the first time */
 			rt_ctx_start(&gp->ctx, mp->g0->stack.hi, g0_main, mp);
 		else
 			rt_ctx_switch(&gp->ctx, &mp->g0->ctx);
 	}
-	/* Resumed, maybe on another M, which set g_cur and gp->m. */
-	mp = gp->m;
-	finish_switch(mp);
-	*mp->errno_ptr = gp->saved_errno;
+	/* Resumed, maybe on another M, which set gp->m and the FS base. */
+	finish_switch(gp->m);
 }
 
 struct park_args {

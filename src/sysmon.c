@@ -41,8 +41,8 @@ static void *sysmon(void *arg)
 {
 	struct m *mp = arg;
 	g_cur = mp->g0;  /* no P: anything it readies goes to the global queue */
+	mp->g0->tp = tls_current();
 	mp->tid = gettid();
-	mp->errno_ptr = &errno;
 	prctl(PR_SET_NAME, "goshim-sysmon", 0, 0, 0);
 	int64_t delay = SYSMON_MIN_DELAY_US;
 	int idle = 0;
