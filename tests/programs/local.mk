@@ -87,6 +87,36 @@ tests_programs_pshared_handoff_SOURCES = tests/programs/pshared_handoff.c
 tests_programs_pshared_handoff_CFLAGS = $(tests_programs_cflags)
 tests_programs_pshared_handoff_LDFLAGS = $(tests_programs_ldflags)
 
+# Thread-local storage: of the program, of a linked library, of a library
+# dlopened at run time (tls_vars finds .libs/libtls_dl.so next to itself;
+# -no-install spares the program libtool's wrapper script).
+check_LTLIBRARIES += tests/programs/libtls_dep.la tests/programs/libtls_dl.la
+tests_programs_libtls_dep_la_SOURCES = tests/programs/tls_dep.c
+tests_programs_libtls_dep_la_LDFLAGS = -rpath /nowhere -avoid-version
+tests_programs_libtls_dl_la_SOURCES = tests/programs/tls_dl.c
+tests_programs_libtls_dl_la_LDFLAGS = -module -rpath /nowhere -avoid-version
+
+check_PROGRAMS += tests/programs/tls_vars
+tests_programs_tls_vars_SOURCES = tests/programs/tls_vars.c
+tests_programs_tls_vars_CFLAGS = $(tests_programs_cflags)
+tests_programs_tls_vars_LDFLAGS = $(tests_programs_ldflags) -no-install
+tests_programs_tls_vars_LDADD = tests/programs/libtls_dep.la -ldl
+
+check_PROGRAMS += tests/programs/tls_lifetimes
+tests_programs_tls_lifetimes_SOURCES = tests/programs/tls_lifetimes.c
+tests_programs_tls_lifetimes_CFLAGS = $(tests_programs_cflags)
+tests_programs_tls_lifetimes_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/tls_libc
+tests_programs_tls_libc_SOURCES = tests/programs/tls_libc.c
+tests_programs_tls_libc_CFLAGS = $(tests_programs_cflags) -fstack-protector-all
+tests_programs_tls_libc_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/tls_cxx
+tests_programs_tls_cxx_SOURCES = tests/programs/tls_cxx.cc
+tests_programs_tls_cxx_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
+tests_programs_tls_cxx_LDFLAGS = $(tests_programs_ldflags)
+
 tests_programs_ptests = \
 	tests/programs/attr.ptest \
 	tests/programs/create_join_batches.ptest \
@@ -100,6 +130,10 @@ tests_programs_ptests = \
 	tests/programs/sleep_semantics.ptest \
 	tests/programs/sleepers.ptest \
 	tests/programs/stack_exhaustion.ptest \
+	tests/programs/tls_cxx.ptest \
+	tests/programs/tls_libc.ptest \
+	tests/programs/tls_lifetimes.ptest \
+	tests/programs/tls_vars.ptest \
 	tests/programs/tsd_destructors.ptest \
 	tests/programs/yield_fairness.ptest \
 	tests/programs/yield_pingpong.ptest
