@@ -3,9 +3,9 @@
  *
  * GOMAXPROCS: a positive integer (capped at MAX_GOMAXPROCS); unset means
  * the number of CPUs in the process's affinity mask.  GODEBUG: the comma
- * separated name=value list Go uses; goshim reads schedtrace=MS and
- * scheddetail=1 and ignores names it does not know (they may be meant for a
- * Go program started by this one).  A bad value is one line on stderr and
+ * separated name=value list Go uses; goshim reads schedtrace=MS,
+ * scheddetail=1 and tlsswitch=0 and ignores names it does not know (they
+ * may be meant for a Go program started by this one).  A bad value is one line on stderr and
  * the default.
  */
 #include <sched.h>
@@ -85,6 +85,12 @@ void env_parse(void)
 					bad_value("GODEBUG scheddetail", v, vlen, "is not 0 or 1", 0);
 				else
 					godebug.scheddetail = n != 0;
+			} else if (klen == 9 && memcmp(s, "tlsswitch", 9) == 0) {
+				long n = parse_uint(v, vlen, 1);
+				if (n < 0)
+					bad_value("GODEBUG tlsswitch", v, vlen, "is not 0 or 1", 1);
+				else
+					godebug.notlsswitch = n == 0;
 			}
 		}
 		s = end ? end + 1 : NULL;

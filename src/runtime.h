@@ -591,6 +591,11 @@ void sysmon_fork_child(void);
 struct godebug {
 	int32_t schedtrace;   /* ms, 0 = off */
 	bool scheddetail;
+	/* tlsswitch=0: Gs run on their M's TLS, as before per-G TLS.  Only
+	 * for measuring what switching the FS base costs (scripts/bench):
+	 * errno and every __thread variable are then shared by the Gs of an
+	 * M. */
+	bool notlsswitch;
 };
 extern struct godebug godebug RT_HIDDEN;
 

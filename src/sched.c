@@ -393,7 +393,10 @@ static inline void switch_to(struct m *mp, struct ctx *save, struct g *gp, bool 
 	if (!inherit_time)
 		pp->schedtick++;
 	atomic_store_explicit(&pp->nswitch, pp->nswitch + 1, memory_order_relaxed);
-	tls_set(gp->tp);
+	if (likely(!godebug.notlsswitch))
+		tls_set(gp->tp);
+	else
+		g_cur = gp;
 	if (unlikely(!gp->ctx.sp))
 		rt_ctx_start(save, gp->stack.hi, g_start, gp);
 	else
@@ -448,7 +451,10 @@ void mcall(void (*fn)(struct g *gp, void *arg), void *arg)
 		switch_to(mp, &gp->ctx, next, inherit_time);
 	} else {
 		mp->curg = NULL;
-		tls_set(mp->g0->tp);
+		if (likely(!godebug.notlsswitch))
+			tls_set(mp->g0->tp);
+		else
+			g_cur = mp->g0;
 		if (unlikely(!mp->g0->ctx.sp)) /* M0's g0 runs for the first time */
 			rt_ctx_start(&gp->ctx, mp->g0->stack.hi, g0_main, mp);
 		else
