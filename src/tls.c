@@ -13,7 +13,8 @@
  * uses it as the owner of its internal recursive locks, so it must differ
  * between Gs; raise() asks the kernel for the real one), the list link
  * (a fork child unlinks the forking thread's TCB from glibc's lists), the
- * rseq area marked unregistered (cpu_id -2: sched_getcpu asks the kernel,
+ * robust-mutex list head (empty: glibc queues the process-shared robust
+ * mutexes a thread holds there), the rseq area marked unregistered (cpu_id -2: sched_getcpu asks the kernel,
  * since the kernel updates only the M's area), the resolver's __resp and
  * goshim's own g_cur.  A G starts with __ctype_init, as glibc's threads do.
  *
@@ -86,6 +87,7 @@ static struct {
 	void (*call_tls_dtors)(void);
 	size_t static_size, align, tcb_size, block_size;
 	ptrdiff_t tid_off, list_off, rseq_off, resp_off, gcur_off;
+	ptrdiff_t robust_off;   /* struct robust_list_head, 0: not found */
 	bool rseq;
 	ptrdiff_t libc_off;     /* libc's TLS block, from the TCB */
 	size_t libc_size;
@@ -145,6 +147,20 @@ static int find_modules(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+/* glibc exports no offset for the robust list head, but in the main
+ * thread's TCB it is the one field that points at itself, followed by the
+ * futex offset of a pthread_mutex_t's lock from its list link. */
+#define ROBUST_FUTEX_OFFSET (-32L)
+static ptrdiff_t find_robust_head(char *tcb)
+{
+	for (size_t i = TCB_HEADER_COPY; i + 24 <= tls.tcb_size; i += 8) {
+		char **p = (char **)(tcb + i);
+		if (p[0] == tcb + i && (long)p[1] == ROBUST_FUTEX_OFFSET && p[2] == NULL)
+			return (ptrdiff_t)i;
+	}
+	return 0;
+}
+
 static int read_adds(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
@@ -186,6 +202,7 @@ void tls_init(void)
 	tls.resp_off = resp - tp;
 	tls.gcur_off = (char *)&g_cur - tp;
 	dl_iterate_phdr(find_modules, &errno);
+	tls.robust_off = find_robust_head(tp);
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	tls.block_size = (tls.static_size + tls.align + sizeof(struct __res_state) + page - 1) &
 			 ~(page - 1);
@@ -261,6 +278,12 @@ static int setup(struct g *gp, char *block, bool reused, int tid)
 	*(int *)(tcb + tls.tid_off) = tid;
 	void **list = (void **)(tcb + tls.list_off);
 	list[0] = list[1] = list;
+	if (tls.robust_off) {
+		char **robust = (char **)(tcb + tls.robust_off);
+		robust[0] = (char *)robust;
+		robust[1] = (char *)ROBUST_FUTEX_OFFSET;
+		robust[2] = NULL;
+	}
 	if (tls.rseq)
 		*(int32_t *)(tcb + tls.rseq_off + RSEQ_CPU_ID_OFFSET) = RSEQ_CPU_ID_UNREGISTERED;
 	*(struct __res_state **)(tcb + tls.resp_off) = (struct __res_state *)block;

@@ -6,9 +6,12 @@
  * ticks every 10 ms: it must tick throughout (with GOMAXPROCS=1 it can
  * only if the P was handed off).  Then the same for a pthread_barrier in
  * shared memory and a raw futex op goshim does not emulate (FUTEX_LOCK_PI
- * on a word the child owns). */
+ * on a word the child owns).  Last, a process-shared robust mutex taken
+ * and released by four threads that yield while they hold it: glibc keeps
+ * it on the holder's robust list, in the holder's TCB. */
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -22,6 +25,7 @@ struct shared {
     pthread_mutex_t m;
     sem_t ready;     /* child -> parent: it holds everything */
     sem_t gate;      /* posted by the child when it lets go */
+    pthread_mutex_t robust;
     _Atomic uint32_t pi; /* PI futex word: the child's tid while it holds it */
 };
 
@@ -61,6 +65,17 @@ static void *lock_pi(void *arg)
     while ((r = syscall(SYS_futex, &sh->pi, FUTEX_LOCK_PI, 0, NULL, NULL, 0)) != 0)
         CHECK(errno_now() == EINTR || errno_now() == EAGAIN);
     CHECK(syscall(SYS_futex, &sh->pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0) == 0);
+    return NULL;
+}
+
+static void *robust_user(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 200; i++) {
+        CHECK_RC(pthread_mutex_lock(&sh->robust), 0);
+        sched_yield();
+        CHECK_RC(pthread_mutex_unlock(&sh->robust), 0);
+    }
     return NULL;
 }
 
@@ -118,5 +133,13 @@ int main(void)
         return 1;
     }
     CHECK_RC(pthread_mutex_destroy(&sh->m), 0);
+
+    CHECK_RC(pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST), 0);
+    CHECK_RC(pthread_mutex_init(&sh->robust, &ma), 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_RC(pthread_create(&w[i], NULL, robust_user, NULL), 0);
+    robust_user(NULL);
+    for (int i = 0; i < 3; i++)
+        CHECK_RC(pthread_join(w[i], NULL), 0);
     return 0;
 }
