@@ -461,6 +461,14 @@ static struct m *spawn_m(struct m *mp, void *(*fn)(void *))
 	pthread_t th;
 	if (real.pthread_create(&th, NULL, fn, mp) != 0)
 		return NULL;
+	pthread_attr_t attr;
+	void *lo;
+	size_t size;
+	if (real.pthread_getattr_np(th, &attr) == 0) {
+		if (real.pthread_attr_getstack(&attr, &lo, &size) == 0)
+			tls_learn_stack(th, lo, size);
+		real.pthread_attr_destroy(&attr);
+	}
 	m_link(mp);
 	return mp;
 }

@@ -518,6 +518,7 @@ void tls_init(void);
 /* Gives gp a TCB and static TLS (fresh images; libc's kept on reuse). */
 int tls_setup(struct g *gp);
 void tls_setup_g0(struct g *g0);
+void tls_learn_stack(pthread_t th, void *lo, size_t size);
 /* Frees gp's DTV and dynamic TLS; called once gp runs no more. */
 void tls_release(struct g *gp);
 void tls_start(struct g *gp);

@@ -14,7 +14,8 @@
  * between Gs; raise() asks the kernel for the real one), the list link
  * (a fork child unlinks the forking thread's TCB from glibc's lists), the
  * robust-mutex list head (empty: glibc queues the process-shared robust
- * mutexes a thread holds there), the rseq area marked unregistered (cpu_id -2: sched_getcpu asks the kernel,
+ * mutexes a thread holds there), the stack block (glibc sizes alloca's
+ * cut-off by it), the rseq area marked unregistered (cpu_id -2: sched_getcpu asks the kernel,
  * since the kernel updates only the M's area), the resolver's __resp and
  * goshim's own g_cur.  A G starts with __ctype_init, as glibc's threads do.
  *
@@ -88,6 +89,7 @@ static struct {
 	size_t static_size, align, tcb_size, block_size;
 	ptrdiff_t tid_off, list_off, rseq_off, resp_off, gcur_off;
 	ptrdiff_t robust_off;   /* struct robust_list_head, 0: not found */
+	_Atomic ptrdiff_t stackblock_off; /* stackblock, stackblock_size; 0: unknown */
 	bool rseq;
 	ptrdiff_t libc_off;     /* libc's TLS block, from the TCB */
 	size_t libc_size;
@@ -159,6 +161,34 @@ static ptrdiff_t find_robust_head(char *tcb)
 			return (ptrdiff_t)i;
 	}
 	return 0;
+}
+
+/* Learns where glibc keeps a thread's stack block, from a thread glibc
+ * created (an M): the pair (stackblock, stackblock_size) whose end is the
+ * top of the stack glibc reports for it. */
+void tls_learn_stack(pthread_t th, void *lo, size_t size)
+{
+	if (atomic_load(&tls.stackblock_off))
+		return;
+	char *tcb = (char *)th, *top = (char *)lo + size;
+	for (size_t i = TCB_HEADER_COPY; i + 16 <= tls.tcb_size; i += 8) {
+		char **p = (char **)(tcb + i);
+		size_t sz = (size_t)p[1];
+		if (p[0] && p[0] < tcb && sz >= size && p[0] + sz == top) {
+			atomic_store(&tls.stackblock_off, (ptrdiff_t)i);
+			return;
+		}
+	}
+}
+
+static void set_stack(char *tcb, const struct stack *s)
+{
+	ptrdiff_t off = atomic_load_explicit(&tls.stackblock_off, memory_order_relaxed);
+	if (!off)
+		return;
+	char **p = (char **)(tcb + off);
+	p[0] = s->lo - s->guard;
+	p[1] = (char *)(size_t)(s->hi - s->lo + s->guard);
 }
 
 static int read_adds(struct dl_phdr_info *info, size_t size, void *arg)
@@ -262,6 +292,7 @@ static int setup(struct g *gp, char *block, bool reused, int tid)
 	if (reused && gp->tls_dtv_kept && modules_unchanged()) {
 		reinit_modules(tcb);
 		*(struct g **)(tcb + tls.gcur_off) = gp;
+		set_stack(tcb, &gp->stack);
 		return 0;
 	}
 	char libc_save[tls.libc_size ? tls.libc_size : 1];
@@ -288,6 +319,7 @@ static int setup(struct g *gp, char *block, bool reused, int tid)
 		*(int32_t *)(tcb + tls.rseq_off + RSEQ_CPU_ID_OFFSET) = RSEQ_CPU_ID_UNREGISTERED;
 	*(struct __res_state **)(tcb + tls.resp_off) = (struct __res_state *)block;
 	*(struct g **)(tcb + tls.gcur_off) = gp;
+	set_stack(tcb, &gp->stack);
 	gp->tp = tcb;
 	gp->tls_gen = (*(union dtv **)(tcb + TCB_DTV))[0].counter;
 	return 0;
