@@ -4,10 +4,9 @@
  * A failed check prints file:line and the expression on stderr and aborts
  * (libdill style). Everything here is header-only: each program is one .c.
  *
- * Waiting on other threads is done only with pthread_join, pthread_once, or
- * sleep/yield polling on C11 atomics, never with glibc mutexes, condition
- * variables or semaphores, so the programs stay valid while goshim
- * interposes only thread creation, joining, TSD and sleeping. */
+ * The helpers themselves wait only with sleeps and yields on C11 atomics,
+ * so that they do not depend on the synchronization objects the programs
+ * test. */
 #ifndef CHECK_H
 #define CHECK_H
 
@@ -57,11 +56,12 @@ static inline void check_fail_(const char *file, int line, const char *expr,
         }                                                               \
     } while (0)
 
-/* errno read afresh.  A compiler may compute errno's address once per
- * function; under an M:N runtime without per-thread TLS (goshim before its
- * TLS step) a sleep earlier in the function may have moved the thread to
- * another kernel thread, so the address is looked up here, right after the
- * call whose errno is checked. */
+/* errno read and written afresh, out of line.  A compiler may compute
+ * errno's address once per function; an M:N runtime whose TLS belonged to
+ * the kernel thread would then read another thread's errno after a sleep
+ * moved the thread.  goshim's TLS is the thread's, and tls_vars checks
+ * that errno survives parks; the helpers keep the other programs' errno
+ * checks independent of that. */
 static __attribute__((noinline, unused)) int errno_now(void)
 {
     return errno;
