@@ -13,7 +13,8 @@
  * process (a waiter here does not see a FUTEX_WAKE made by another
  * process).  The other futex operations (PI locks, WAKE_OP, ...) go to the
  * kernel, those that may block with the P handed off.  Every other system
- * call goes straight to the kernel, as glibc's syscall() does.
+ * call goes to the kernel as glibc's syscall() sends it, between
+ * entersyscall and exitsyscall: sysmon hands the P off if it blocks.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -149,8 +150,14 @@ SHIM_EXPORT long syscall(long number, ...)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
 
-	if (number != SYS_futex)
-		return raw(number, a);
+	if (number != SYS_futex) {
+		if (!shim_g())
+			return raw(number, a);
+		entersyscall();
+		long r = raw(number, a);
+		exitsyscall();
+		return r;
+	}
 	shim_g();
 	long r = futex_call((_Atomic uint32_t *)a[0], (int)a[1], (uint32_t)a[2], a[3],
 			    (_Atomic uint32_t *)a[4], (uint32_t)a[5]);

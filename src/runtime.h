@@ -297,7 +297,7 @@ struct p {
 	struct p *link;                 /* sched.pidle; sched.lock */
 	uint32_t schedtick;             /* owner; read racily by sysmon */
 	_Atomic uint32_t nswitch;       /* every switch to a G; owner writes */
-	uint32_t syscalltick;           /* owner */
+	_Atomic uint32_t syscalltick;   /* system calls entered; owner writes, sysmon reads */
 
 	/* Local run queue: lock-free, single producer (owner), many consumers
 	 * (owner and stealers), as in Go. */
@@ -323,6 +323,7 @@ struct m {
 	struct g *curg;                 /* G running now; owner */
 	struct p *p;                    /* P held; owner */
 	struct p *nextp;                /* P handed over by start_m */
+	struct p *oldp;                 /* P left in P_SYSCALL by entersyscall */
 	bool spinning;                  /* owner; counted in sched.nmspinning */
 	struct note park;               /* stop_m sleeps here */
 	struct m *schedlink;            /* sched.midle; sched.lock */
@@ -498,8 +499,15 @@ void start_m(struct p *pp, bool spinning);
 void stop_m(struct m *mp);
 /* Around a call that blocks the kernel thread (syscall.c): the P goes to
  * another M for the duration, and the G gets a P back afterwards. */
+void entersyscall(void);
 void entersyscallblock(void);
 void exitsyscall(void);
+/* sysmon's record of a P in a system call. */
+struct retake_state {
+	uint32_t syscalltick;
+	int64_t syscallwhen;
+};
+int retake(int64_t now, struct retake_state *last);
 /* Makes the robust mutexes an exiting G holds owner-dead: set by the shim
  * (shim/mutex.c) before it puts a mutex on any G's robust_list. */
 extern void (*robust_exit)(struct g *gp) RT_HIDDEN;
@@ -617,6 +625,7 @@ void *rt_alloc(size_t size);   /* zeroed, never freed, no malloc */
 #define STACK_IDLE_NS (300 * 1000000000LL) /* unused cached stacks freed */
 #define SYSMON_MIN_DELAY_US 20
 #define SYSMON_MAX_DELAY_US 10000
+#define RETAKE_IDLE_NS (10 * 1000000LL) /* an idle P in a syscall is retaken after */
 #define STEAL_TRIES 4
 #define RUNNEXT_GRACE_NS 3000        /* a victim's time to run its runnext */
 #define SCHED_GLOBAL_EVERY 61        /* schedticks between global queue checks */

@@ -72,7 +72,7 @@ void schedtrace(bool detailed)
 		uint32_t n = runq_size(pp);
 		if (detailed) {
 			put(&o, "  P%d: status=%d schedtick=%u syscalltick=%u m=%lld runqsize=%u gfreecnt=%d timerslen=%d\n",
-			    i, atomic_load(&pp->status), pp->schedtick, pp->syscalltick,
+			    i, atomic_load(&pp->status), pp->schedtick, atomic_load(&pp->syscalltick),
 			    mp ? (long long)mp->id : -1LL, n, pp->gfreecnt, pp->timers.len);
 		} else {
 			put(&o, "%s%u%s", i == 0 ? " [" : " ", n, i == gomaxprocs - 1 ? "]\n" : "");

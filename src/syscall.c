@@ -1,13 +1,22 @@
 /*
- * syscall.c — the P hand-off around calls that block the kernel thread
- * (Go's entersyscallblock / exitsyscall).
+ * syscall.c — the P around calls that block the kernel thread (Go's
+ * entersyscall, entersyscallblock, exitsyscall, and sysmon's retake).
  *
- * A G about to make a call that may block in the kernel (a process-shared
- * mutex or semaphore, a futex op goshim does not emulate) gives up its P
- * first, so the other Gs keep running on another M; afterwards it takes any
- * idle P, or, when there is none, queues itself globally and its M goes
- * idle.  The G keeps its M for the call itself: the kernel thread is what
- * blocks.
+ * The G keeps its M for the call itself: the kernel thread is what blocks.
+ * Two ways to let the other Gs run meanwhile:
+ *
+ * entersyscall, for calls that usually return at once: the P stays behind
+ * in state P_SYSCALL, with no M.  If the call returns soon, exitsyscall
+ * takes the same P back with one CAS.  If it lasts, sysmon's retake CASes
+ * the P to idle and hands it off (after one of its rounds, 20 us or more,
+ * when the P has work or no other P can take new work, or after 10 ms
+ * anyway); exitsyscall then finds its P gone.
+ *
+ * entersyscallblock, for calls that are expected to block (a process-shared
+ * mutex that is held, a wait for a child): the P is handed off at once.
+ *
+ * exitsyscall without its old P takes any idle P, or, when there is none,
+ * queues the G globally and its M goes idle.
  *
  * handoffp decides what becomes of the P (Go's handoffp): an M runs it at
  * once if it has work, or work waits globally, or nobody is spinning and no
@@ -16,6 +25,13 @@
  * told about its earliest timer.
  */
 #include "runtime.h"
+
+static inline void tick(struct p *pp)
+{
+	atomic_store_explicit(&pp->syscalltick,
+			      atomic_load_explicit(&pp->syscalltick, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
 
 static void handoffp(struct p *pp)
 {
@@ -44,12 +60,60 @@ static void handoffp(struct p *pp)
 		timer_wake(when);
 }
 
+void entersyscall(void)
+{
+	struct g *gp = getg_user();
+	struct m *mp = gp->m;
+	struct p *pp = mp->p;
+	rt_assert(pp, "entersyscall: no P");
+	tick(pp);
+	mp->oldp = pp;
+	mp->p = NULL;
+	pp->m = NULL;
+	atomic_store(&gp->status, G_SYSCALL);
+	/* store-release: retake sees the tick and the M gone */
+	atomic_store_explicit(&pp->status, P_SYSCALL, memory_order_release);
+}
+
 void entersyscallblock(void)
 {
 	struct g *gp = getg_user();
 	rt_assert(gp && gp->m->p, "entersyscallblock: not a G with a P");
+	gp->m->oldp = NULL;
 	atomic_store(&gp->status, G_SYSCALL);
 	handoffp(release_p());
+}
+
+/* sysmon: hands off the Ps whose M has been in a system call since its
+ * previous look.  last[] is sysmon's own record per P. */
+int retake(int64_t now, struct retake_state *last)
+{
+	int n = 0;
+	for (int32_t i = 0; i < gomaxprocs; i++) {
+		struct p *pp = allp[i];
+		struct retake_state *r = &last[i];
+		if (atomic_load_explicit(&pp->status, memory_order_acquire) != P_SYSCALL)
+			continue;
+		uint32_t t = atomic_load_explicit(&pp->syscalltick, memory_order_relaxed);
+		if (r->syscalltick != t) {
+			r->syscalltick = t;
+			r->syscallwhen = now;
+			continue;
+		}
+		/* Leave a P with nothing to do alone while others can take new
+		 * work, for up to 10 ms. */
+		int64_t w = timers_next(pp);
+		if (runq_empty(pp) && !(w && w <= now) &&
+		    atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) > 0 &&
+		    now - r->syscallwhen < RETAKE_IDLE_NS)
+			continue;
+		int32_t s = P_SYSCALL;
+		if (atomic_compare_exchange_strong(&pp->status, &s, P_IDLE)) {
+			n++;
+			handoffp(pp);
+		}
+	}
+	return n;
 }
 
 /* On g0 of an M that came back from a system call and found no P. */
@@ -75,8 +139,19 @@ static void exitsyscall0(struct g *gp, void *arg)
 void exitsyscall(void)
 {
 	struct g *gp = getg_user();
-	lock(&sched.lock);
-	struct p *pp = pidle_get();
+	struct m *mp = gp->m;
+	struct p *pp = mp->oldp;
+	mp->oldp = NULL;
+	int32_t s = P_SYSCALL;
+	if (pp && atomic_compare_exchange_strong(&pp->status, &s, P_RUNNING)) {
+		/* The fast path: nobody retook it. */
+		mp->p = pp;
+		pp->m = mp;
+		tick(pp);
+		atomic_store(&gp->status, G_RUNNING);
+		return;
+	}
+	pp = pidle_get();
 	unlock(&sched.lock);
 	if (pp) {
 		acquire_p(pp);

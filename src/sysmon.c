@@ -1,11 +1,11 @@
 /*
  * sysmon.c — the system monitor: one kernel thread without a P that wakes
  * every 20 us, backing off to 10 ms while it finds nothing to do (Go's
- * sysmon loop).  In this step it prints GODEBUG=schedtrace lines, starts an
- * M when a timer is overdue and a P is idle (a timer whose P is busy in a
- * long-running G), and returns long-unused cached stacks to the OS.
- * Retaking Ps from system calls, preemption and deadlock detection join it
- * in later steps.
+ * sysmon loop).  It retakes Ps whose M is stuck in a system call
+ * (syscall.c), prints GODEBUG=schedtrace lines, starts an M when a timer is
+ * overdue and a P is idle (a timer whose P is busy in a long-running G),
+ * and returns long-unused cached stacks to the OS.  Preemption and
+ * deadlock detection join it in later steps.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -47,6 +47,7 @@ static void *sysmon(void *arg)
 	int64_t delay = SYSMON_MIN_DELAY_US;
 	int idle = 0;
 	int64_t next_trace = 0, last_scavenge = nanotime();
+	struct retake_state *last = rt_alloc(sizeof *last * (size_t)gomaxprocs);
 
 	for (;;) {
 		bool worked = false;
@@ -62,6 +63,8 @@ static void *sysmon(void *arg)
 					next_trace = now + (int64_t)godebug.schedtrace * 1000000;
 			}
 		}
+		if (retake(now, last) > 0)
+			worked = true;
 		if (timers_overdue(now) && atomic_load(&sched.npidle) > 0) {
 			wake_p();
 			worked = true;

@@ -82,6 +82,11 @@ tests_programs_yield_fairness_SOURCES = tests/programs/yield_fairness.c
 tests_programs_yield_fairness_CFLAGS = $(tests_programs_cflags)
 tests_programs_yield_fairness_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/syscall_handoff
+tests_programs_syscall_handoff_SOURCES = tests/programs/syscall_handoff.c
+tests_programs_syscall_handoff_CFLAGS = $(tests_programs_cflags)
+tests_programs_syscall_handoff_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/pshared_handoff
 tests_programs_pshared_handoff_SOURCES = tests/programs/pshared_handoff.c
 tests_programs_pshared_handoff_CFLAGS = $(tests_programs_cflags)
@@ -130,6 +135,7 @@ tests_programs_ptests = \
 	tests/programs/sleep_semantics.ptest \
 	tests/programs/sleepers.ptest \
 	tests/programs/stack_exhaustion.ptest \
+	tests/programs/syscall_handoff.ptest \
 	tests/programs/tls_cxx.ptest \
 	tests/programs/tls_libc.ptest \
 	tests/programs/tls_lifetimes.ptest \
