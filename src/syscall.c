@@ -151,6 +151,7 @@ void exitsyscall(void)
 		atomic_store(&gp->status, G_RUNNING);
 		return;
 	}
+	lock(&sched.lock);
 	pp = pidle_get();
 	unlock(&sched.lock);
 	if (pp) {
