@@ -40,10 +40,8 @@ bool sync_can_spin(int iter)
 	struct g *gp = getg_user();
 	if (!gp)
 		return iter < SPIN_ITERS;
-	if (gomaxprocs <= atomic_load_explicit(&sched.npidle, memory_order_relaxed) +
-			  atomic_load_explicit(&sched.nmspinning, memory_order_relaxed) + 1)
-		return false;
-	return runq_empty(gp->m->p);
+	return gomaxprocs > atomic_load_explicit(&sched.npidle, memory_order_relaxed) +
+			   atomic_load_explicit(&sched.nmspinning, memory_order_relaxed) + 1;
 }
 
 void sync_spin(void)

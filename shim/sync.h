@@ -47,9 +47,12 @@ static inline bool sync_clock_ok(clockid_t clock)
 }
 
 /* Whether a thread that found a lock held should spin a little before it
- * parks (Go's sync_runtime_canSpin): only while other Ps run Gs that may
- * release it soon, never on a single P, and never with local work waiting
- * for this P.  iter counts the spins so far. */
+ * parks (after Go's sync_runtime_canSpin): only while every other P runs a
+ * G (the holder may be one of them and release it soon), never on a single
+ * P.  Unlike Go, work waiting on this P's queue does not forbid it: a park
+ * and the wake-up that follows cost more than the few microseconds at most
+ * that a spin gives up, and a holder on another P typically lets go within
+ * a fraction of that.  iter counts the spins so far. */
 bool sync_can_spin(int iter);
 void sync_spin(void);
 
