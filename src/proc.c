@@ -380,7 +380,7 @@ void goexit(void *retval)
 	struct g *gp = getg_user();
 	gp->retval = retval;
 	tls_exit();
-	tsd_run_destructors(&gp->tsd);
+	tsd_run_destructors();
 	if (gp->robust_list)
 		robust_exit(gp);
 	if (gp->affinity) {

@@ -210,10 +210,10 @@ struct tsd_slot {
 	void *data;
 };
 
-/* Thread-specific data of one thread; owner only. */
+/* Thread-specific data of one thread, in its TLS (tsd.c). */
 struct tsd {
 	struct tsd_slot inl[TSD_INLINE];
-	struct tsd_slot *blk[TSD_BLOCKS];  /* lazily malloc'd, kept on reuse */
+	struct tsd_slot *blk[TSD_BLOCKS];  /* lazily malloc'd, freed at exit */
 	bool used;                         /* any slot set since last clear */
 };
 
@@ -273,7 +273,6 @@ struct g {
 	int cancel_state, cancel_type;
 	char name[16];
 
-	struct tsd tsd;
 	struct unwind_buf *cleanup;     /* innermost C cleanup buffer; owner */
 	struct _Unwind_Exception unwind_exc; /* pthread_exit's forced unwind */
 	bool is_g0;                     /* immutable */
@@ -514,7 +513,7 @@ extern void (*robust_exit)(struct g *gp) RT_HIDDEN;
 uint32_t allg_count(void);
 struct g *allg_at(uint32_t i);
 void env_parse(void);
-void tsd_run_destructors(struct tsd *t);
+void tsd_run_destructors(void);
 int tsd_key_create(unsigned *key, void (*destr)(void *));
 int tsd_key_delete(unsigned key);
 void *tsd_get(unsigned key);

@@ -11,12 +11,16 @@
  * Fresh stacks come STACK_BATCH at a time from one mapping, their guards
  * installed with MADV_GUARD_INSTALL (Linux 6.13): one mmap per batch
  * instead of an mmap and an mprotect per stack, and one VMA per batch
- * instead of two per stack (vm.max_map_count).  Older kernels get an mmap
- * and an mprotect per stack.  Any stack of a batch can be unmapped on its
- * own.
+ * instead of two per stack (vm.max_map_count).  Where process_madvise
+ * takes that advice for the calling process (PIDFD_SELF), the whole
+ * batch's guards go in with one call; else one madvise per stack.  Older
+ * kernels get an mmap and an mprotect per stack.  Any stack of a batch can
+ * be unmapped on its own.
  */
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -28,6 +32,11 @@
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
+
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
+#define PIDFD_SELF_ (-10000)
 
 #define STACK_BATCH 16
 #define STACK_BATCH_MAX_BYTES (64u << 20) /* larger stacks: one mapping each */
@@ -48,9 +57,27 @@ static struct {
 	char *batch_next;
 	int batch_left;
 	size_t batch_size, batch_guard;
+	bool batch_guarded;         /* its guards are all installed */
 } cache = { .lock = RT_LOCK_INIT(RANK_STACKCACHE) };
 
 static _Atomic bool guard_madvise = true;  /* MADV_GUARD_INSTALL works */
+static _Atomic bool guard_batch = true;    /* ... through process_madvise */
+
+/* Installs the guards of a whole batch in one system call. */
+static bool guard_all(char *b, size_t total, size_t guard)
+{
+	if (!atomic_load_explicit(&guard_batch, memory_order_relaxed))
+		return false;
+	struct iovec iov[STACK_BATCH];
+	for (int i = 0; i < STACK_BATCH; i++)
+		iov[i] = (struct iovec){ b + (size_t)i * total, guard };
+	long r = rt_syscall6(SYS_process_madvise, PIDFD_SELF_, (long)iov, STACK_BATCH,
+			     MADV_GUARD_INSTALL, 0, 0);
+	if (r == (long)(guard * STACK_BATCH))
+		return true;
+	atomic_store(&guard_batch, false);
+	return false;
+}
 
 static size_t page_size(void)
 {
@@ -115,9 +142,11 @@ static char *map_batch(size_t total)
 static char *batch_take(size_t total, size_t guard)
 {
 	char *base = NULL;
+	bool guarded = false;
 	lock(&cache.lock);
 	if (cache.batch_left > 0 && cache.batch_size == total && cache.batch_guard == guard) {
 		base = cache.batch_next;
+		guarded = cache.batch_guarded;
 		cache.batch_next += total;
 		cache.batch_left--;
 	}
@@ -127,6 +156,7 @@ static char *batch_take(size_t total, size_t guard)
 		if (!b)
 			return NULL;
 		base = b;
+		guarded = guard_all(b, total, guard);
 		lock(&cache.lock);
 		/* The rest of an older batch stays mapped, unused, until the
 		 * process ends: at most STACK_BATCH - 1 untouched stacks. */
@@ -134,9 +164,10 @@ static char *batch_take(size_t total, size_t guard)
 		cache.batch_left = STACK_BATCH - 1;
 		cache.batch_size = total;
 		cache.batch_guard = guard;
+		cache.batch_guarded = guarded;
 		unlock(&cache.lock);
 	}
-	if (madvise(base, guard, MADV_GUARD_INSTALL) != 0) {
+	if (!guarded && madvise(base, guard, MADV_GUARD_INSTALL) != 0) {
 		atomic_store(&guard_madvise, false);
 		if (mprotect(base, guard, PROT_NONE) != 0) {
 			munmap(base, total);

@@ -5,10 +5,11 @@
  * Keys carry a sequence number, odd while the key is in use, as glibc's do:
  * a value is visible only if it was set under the key's current sequence,
  * so pthread_key_delete need not touch any thread's values and a re-created
- * key starts out NULL everywhere.  Values of a G live in its struct tsd
- * (32 inline slots, further blocks of 32 allocated on first use); threads
- * goshim does not manage (glibc's own helper threads) use a per-kernel-
- * thread table whose destructors are not run.
+ * key starts out NULL everywhere.  A thread's values live in its own TLS
+ * (per G, tls.c): 32 inline slots, further blocks of 32 allocated on first
+ * use and freed when the thread exits (its TLS starts afresh for the next
+ * G).  Threads goshim does not manage (glibc's own helper threads) have a
+ * table of their own the same way, whose destructors are not run.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,12 +28,11 @@ static struct rt_lock keys_lock = RT_LOCK_INIT(RANK_KEYS);
 
 _Static_assert(TSD_INLINE * TSD_BLOCKS >= PTHREAD_KEYS_MAX, "TSD too small");
 
-static __thread struct tsd foreign_tsd __attribute__((tls_model("initial-exec")));
+static __thread struct tsd my_tsd_ __attribute__((tls_model("initial-exec")));
 
-static struct tsd *my_tsd(void)
+static inline struct tsd *my_tsd(void)
 {
-	struct g *gp = getg_user();
-	return gp ? &gp->tsd : &foreign_tsd;
+	return &my_tsd_;
 }
 
 int tsd_key_create(unsigned *key, void (*destr)(void *))
@@ -106,13 +106,15 @@ int tsd_set(unsigned key, const void *value)
 	return 0;
 }
 
-/* Runs destructors for every non-NULL value whose key is still in use,
- * clearing the value first, for up to PTHREAD_DESTRUCTOR_ITERATIONS rounds
- * while destructors set new values; then clears every slot. */
-void tsd_run_destructors(struct tsd *t)
+/* Runs the calling thread's destructors for every non-NULL value whose
+ * key is still in use, clearing the value first, for up to
+ * PTHREAD_DESTRUCTOR_ITERATIONS rounds while destructors set new values;
+ * then clears every slot and frees the blocks. */
+void tsd_run_destructors(void)
 {
+	struct tsd *t = my_tsd();
 	if (!t->used)
-		return;
+		goto free_blocks;
 	for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS && t->used; round++) {
 		t->used = false;
 		for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++) {
@@ -140,4 +142,9 @@ void tsd_run_destructors(struct tsd *t)
 		s->data = NULL;
 	}
 	t->used = false;
+free_blocks:
+	for (unsigned b = 1; b < TSD_BLOCKS; b++) {
+		free(t->blk[b]);
+		t->blk[b] = NULL;
+	}
 }
