@@ -18,9 +18,17 @@
  *   seq       [__wseq low word]   wake sequence, the word waiters park on
  *   nwaiters  [__wseq high word]  waiters between counting themselves and
  *             leaving; DESTROYING when pthread_cond_destroy waits for them
+ *   mutex     [__g1_start]        the waiters' mutex, for wait morphing
  *   wrefs     [__wrefs]           glibc's attribute bits: bit 0 process-
  *             shared, bit 1 CLOCK_MONOTONIC
  * A zero-filled condvar is PTHREAD_COND_INITIALIZER: private, realtime.
+ *
+ * Wait morphing.  A broadcast does not wake every waiter only to have all
+ * but one block again on the mutex: when the waiters' mutex is locked (by
+ * the broadcaster, usually), it wakes one and moves the others onto the
+ * mutex's word (sema_requeue), where each unlock wakes the next.  The
+ * waiters record their mutex in the condvar (POSIX: all concurrent waiters
+ * use the same one).
  *
  * Destroy.  A woken waiter still touches nwaiters after it was woken, so
  * pthread_cond_destroy (like glibc's) waits until every waiter has left.
@@ -34,7 +42,8 @@
 struct cond {
 	_Atomic uint32_t seq;
 	_Atomic uint32_t nwaiters;
-	uint32_t unused[7];
+	pthread_mutex_t *_Atomic mutex;
+	uint32_t unused[5];
 	uint32_t wrefs;
 	uint32_t unused2[2];
 };
@@ -90,6 +99,7 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *m, clockid_t clock,
 		return err;
 
 	atomic_fetch_add(&c->nwaiters, 1);
+	atomic_store_explicit(&c->mutex, m, memory_order_relaxed);
 	uint32_t seq = atomic_load(&c->seq);
 	err = pthread_mutex_unlock(m);
 	if (err) {
@@ -99,7 +109,7 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *m, clockid_t clock,
 	int r = sema_wait(&c->seq, seq, deadline, WAIT_COND);
 	leave(c);
 	/* A robust mutex's EOWNERDEAD (and the like) wins over ETIMEDOUT. */
-	err = pthread_mutex_lock(m);
+	err = r == SEMA_REQUEUED ? mutex_lock_requeued(m) : pthread_mutex_lock(m);
 	if (err)
 		return err;
 	return r == -ETIMEDOUT ? ETIMEDOUT : 0;
@@ -134,7 +144,15 @@ static int cond_wake(pthread_cond_t *pc, int n)
 	/* Full barrier (the RMW): pairs with the waiter's count-then-read. */
 	if ((atomic_load(&c->nwaiters) & ~DESTROYING) == 0)
 		return 0;
-	atomic_fetch_add(&c->seq, 1);
+	uint32_t seq = atomic_fetch_add(&c->seq, 1) + 1;
+	if (n > 1) {
+		pthread_mutex_t *m = atomic_load_explicit(&c->mutex, memory_order_relaxed);
+		_Atomic uint32_t *w = m ? mutex_requeue_word(m) : NULL;
+		if (w && sema_requeue(&c->seq, w, 1, INT_MAX, &seq) >= 0) {
+			mutex_requeue_done(w);
+			return 0;
+		}
+	}
 	sema_wake(&c->seq, n);
 	return 0;
 }

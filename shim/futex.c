@@ -55,7 +55,7 @@ static long futex_wait(_Atomic uint32_t *uaddr, uint32_t val, const struct times
 		}
 	}
 	int r = sema_wait_bitset(uaddr, val, deadline, WAIT_FUTEX, bitset);
-	return r ? fail(-r) : 0;
+	return r < 0 ? fail(-r) : 0;
 }
 
 /* The kernel wakes at least one waiter for any count below 1. */

@@ -7,7 +7,9 @@
  * little while other Ps run (sync_can_spin), then exchanges 2 into it and
  * parks on the word while it reads 2; an unlock that exchanges out a 2
  * wakes one waiter, which exchanges 2 again (it cannot know whether others
- * wait).  A timed-out waiter just leaves: a stale 2 costs one wake-up that
+ * wait).  pthread_cond_broadcast may move its waiters onto the word (wait
+ * morphing, mutex_requeue_word): those relock with the exchange of 2 right
+ * away (word_lock's contended), so that each unlock wakes the next.  A timed-out waiter just leaves: a stale 2 costs one wake-up that
  * finds nobody.  Lockers barge (a running thread may take the mutex ahead
  * of a woken one), as with glibc.
  *
@@ -91,9 +93,10 @@ static inline struct mutex *M(pthread_mutex_t *m)
 
 /* Takes the word after the fast path failed.  EINVAL for a bad abstime
  * (checked only now, when the caller must wait, as glibc), ETIMEDOUT. */
-static int word_lock_slow(struct mutex *m, clockid_t clock, const struct timespec *abstime)
+static int word_lock_slow(struct mutex *m, clockid_t clock, const struct timespec *abstime,
+			  bool contended)
 {
-	for (int i = 0; sync_can_spin(i); i++) {
+	for (int i = 0; !contended && sync_can_spin(i); i++) {
 		sync_spin();
 		uint32_t v = UNLOCKED;
 		if (atomic_load_explicit(&m->lock, memory_order_relaxed) == UNLOCKED &&
@@ -119,11 +122,14 @@ static inline bool word_trylock(struct mutex *m)
 			memory_order_acquire, memory_order_relaxed);
 }
 
-static inline int word_lock(struct mutex *m, clockid_t clock, const struct timespec *abstime)
+/* contended: the caller was moved here from a condvar, and others may
+ * have been: take the word as a waiter does, leaving 2 in it. */
+static inline int word_lock(struct mutex *m, clockid_t clock, const struct timespec *abstime,
+			   bool contended)
 {
-	if (likely(word_trylock(m)))
+	if (likely(!contended && word_trylock(m)))
 		return 0;
-	return word_lock_slow(m, clock, abstime);
+	return word_lock_slow(m, clock, abstime, contended);
 }
 
 static __attribute__((noinline)) void word_wake(struct mutex *m)
@@ -218,7 +224,7 @@ static int pshared_lock(pthread_mutex_t *m, bool try, clockid_t clock,
 
 /* Every kind but the plain normal and adaptive ones. */
 static int lock_full(pthread_mutex_t *pm, int kind, bool try, clockid_t clock,
-		     const struct timespec *abstime)
+		     const struct timespec *abstime, bool contended)
 {
 	struct mutex *m = M(pm);
 	if (kind < 0 || (kind & ~(KIND_VALID | KIND_PSHARED)))
@@ -242,7 +248,7 @@ static int lock_full(pthread_mutex_t *pm, int kind, bool try, clockid_t clock,
 		if (!word_trylock(m))
 			return EBUSY;
 	} else {
-		int err = word_lock(m, clock, abstime);
+		int err = word_lock(m, clock, abstime, contended);
 		if (err)
 			return err;
 	}
@@ -259,8 +265,8 @@ static inline bool kind_plain(int kind)
 	return kind == PTHREAD_MUTEX_NORMAL || kind == PTHREAD_MUTEX_ADAPTIVE_NP;
 }
 
-static __attribute__((noinline)) int mutex_lock(pthread_mutex_t *pm, bool try, clockid_t clock,
-						 const struct timespec *abstime)
+static __attribute__((noinline)) int mutex_lock_(pthread_mutex_t *pm, bool try, clockid_t clock,
+						  const struct timespec *abstime, bool contended)
 {
 	struct mutex *m = M(pm);
 	int kind = atomic_load_explicit(&m->kind, memory_order_relaxed);
@@ -270,14 +276,52 @@ static __attribute__((noinline)) int mutex_lock(pthread_mutex_t *pm, bool try, c
 			if (!word_trylock(m))
 				return EBUSY;
 		} else {
-			int err = word_lock(m, clock, abstime);
+			int err = word_lock(m, clock, abstime, contended);
 			if (err)
 				return err;
 		}
 		atomic_store_explicit(&m->owner, self, memory_order_relaxed);
 		return 0;
 	}
-	return lock_full(pm, kind, try, clock, abstime);
+	return lock_full(pm, kind, try, clock, abstime, contended);
+}
+
+static inline int mutex_lock(pthread_mutex_t *pm, bool try, clockid_t clock,
+			     const struct timespec *abstime)
+{
+	return mutex_lock_(pm, try, clock, abstime, false);
+}
+
+int mutex_lock_requeued(pthread_mutex_t *pm)
+{
+	return mutex_lock_(pm, false, CLOCK_REALTIME, NULL, true);
+}
+
+/* Marks the word of a locked mutex contended, so that its unlock wakes a
+ * waiter.  Returns false when it is unlocked. */
+static bool mark_contended(_Atomic uint32_t *w)
+{
+	uint32_t v = atomic_load(w);
+	while (v == LOCKED && !atomic_compare_exchange_weak(w, &v, CONTENDED))
+		;
+	return v != UNLOCKED;
+}
+
+_Atomic uint32_t *mutex_requeue_word(pthread_mutex_t *pm)
+{
+	struct mutex *m = M(pm);
+	int kind = atomic_load_explicit(&m->kind, memory_order_relaxed);
+	if (kind < 0 || (kind & ~KIND_VALID))
+		return NULL; /* destroyed, bad, or glibc's (process-shared) */
+	return mark_contended(&m->lock) ? &m->lock : NULL;
+}
+
+void mutex_requeue_done(_Atomic uint32_t *w)
+{
+	/* Released while the waiters moved (its unlock may have woken
+	 * nobody) or retaken uncontended: make sure one is woken. */
+	if (!mark_contended(w))
+		sema_wake(w, 1);
 }
 
 SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *pm)

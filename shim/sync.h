@@ -56,6 +56,15 @@ static inline bool sync_clock_ok(clockid_t clock)
 bool sync_can_spin(int iter);
 void sync_spin(void);
 
+/* Wait morphing (mutex.c, for cond.c): mutex_requeue_word marks a locked
+ * goshim mutex contended and returns its word (NULL: unlocked, or
+ * glibc's); after moving waiters there, mutex_requeue_done makes sure one
+ * is woken if the mutex was released meanwhile; a moved waiter relocks
+ * with mutex_lock_requeued, which keeps the word contended. */
+_Atomic uint32_t *mutex_requeue_word(pthread_mutex_t *m);
+void mutex_requeue_done(_Atomic uint32_t *w);
+int mutex_lock_requeued(pthread_mutex_t *m);
+
 /* Brackets a glibc call that may block the kernel thread: the caller's P
  * runs other Gs meanwhile.  Free of effect on threads goshim does not run. */
 struct g *sync_block_begin(void);

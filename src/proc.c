@@ -212,9 +212,17 @@ static struct p *current_p(void)
  * between its exit and the end of its switch away (goexit0), then frees. */
 void g_reap_exited(struct g *gp)
 {
-	/* load-acquire: pairs with goexit0's store-release */
-	while (atomic_load_explicit(&gp->status, memory_order_acquire) != G_DEAD)
-		__builtin_ia32_pause();
+	/* load-acquire: pairs with goexit0's store-release.  The dying G's M
+	 * is between two instructions of its switch, unless the kernel took
+	 * its CPU away: then let others run rather than spin. */
+	for (int i = 0; atomic_load_explicit(&gp->status, memory_order_acquire) != G_DEAD; i++) {
+		if (i < 100)
+			__builtin_ia32_pause();
+		else if (getg_user())
+			gosched();
+		else
+			rt_syscall0(SYS_sched_yield);
+	}
 	g_reap(gp);
 }
 

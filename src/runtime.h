@@ -550,9 +550,11 @@ static inline void tls_set(void *tp)
  * threads, g0) block the kernel thread instead. */
 
 /* Waits until woken while *addr == val.  deadline is a nanotime() value, or
- * < 0 for none.  Returns 0 when woken, -EAGAIN when *addr != val,
+ * < 0 for none.  Returns 0 when woken, SEMA_REQUEUED when woken on the
+ * address a sema_requeue moved the waiter to, -EAGAIN when *addr != val,
  * -ETIMEDOUT at the deadline.  Spurious returns of 0 are possible, as with
  * futexes: callers re-check their condition. */
+#define SEMA_REQUEUED 1
 int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_reason r);
 /* The same, woken only by wakes whose bitset shares a bit with bitset. */
 int sema_wait_bitset(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,

@@ -19,6 +19,11 @@
  * Threads without a G (foreign threads, g0) wait in the kernel on the
  * record's own futex word instead of parking.
  *
+ * A root keeps one FIFO list per address that has waiters, and a list of
+ * those lists' first waiters (Go's semaRoot keeps a treap of them): a wake
+ * visits the waiters of its own address only, however many wait on other
+ * addresses that hash to the same root.
+ *
  * Waiters carry a bitset (FUTEX_WAIT_BITSET), and sema_requeue moves
  * waiters from one address to another (FUTEX_CMP_REQUEUE): it holds both
  * roots (lock2), so a waiter is always on exactly one queue, and a timeout
@@ -33,9 +38,12 @@
 
 enum { W_WAITING, W_WOKEN, W_TIMEDOUT };
 
+/* All fields but g, bitset and kword: root lock. */
 struct waiter {
-	struct waiter *next, *prev;
-	_Atomic uint32_t *addr;       /* root lock (requeue changes it) */
+	struct waiter *next, *prev;   /* same address, FIFO; prev NULL: first */
+	struct waiter *hnext, *hprev; /* first waiters of the root's addresses */
+	struct waiter *tail;          /* first waiter: its address's last one */
+	_Atomic uint32_t *addr;       /* requeue changes it */
 	uint32_t bitset;              /* immutable */
 	struct g *g;                  /* NULL: kernel wait on kword */
 	_Atomic uint32_t kword;
@@ -46,7 +54,7 @@ struct waiter {
 
 struct semroot {
 	struct rt_lock lock;
-	struct waiter *head, *tail;
+	struct waiter *heads;         /* first waiter of each address */
 } __attribute__((aligned(64)));
 
 /* Statically initialized: a mutex may be taken before the runtime is. */
@@ -59,27 +67,64 @@ static struct semroot *root_of(const void *addr)
 	return &semtable[((uintptr_t)addr >> 3) % SEMTABLE_SIZE];
 }
 
+/* The first waiter on addr, or NULL. */
+static struct waiter *first_of(struct semroot *r, _Atomic uint32_t *addr)
+{
+	struct waiter *h = r->heads;
+	while (h && h->addr != addr)
+		h = h->hnext;
+	return h;
+}
+
 static void enqueue(struct semroot *r, struct waiter *w)
 {
+	struct waiter *h = first_of(r, w->addr);
 	w->next = NULL;
-	w->prev = r->tail;
-	if (r->tail)
-		r->tail->next = w;
+	if (h) {
+		w->prev = h->tail;
+		h->tail->next = w;
+		h->tail = w;
+		return;
+	}
+	w->prev = NULL;
+	w->tail = w;
+	w->hprev = NULL;
+	w->hnext = r->heads;
+	if (r->heads)
+		r->heads->hprev = w;
+	r->heads = w;
+}
+
+/* Puts nw in h's place in the root's list of first waiters (nw NULL:
+ * removes h). */
+static void replace_head(struct semroot *r, struct waiter *h, struct waiter *nw)
+{
+	struct waiter *hn = h->hnext, *hp = h->hprev;
+	if (nw) {
+		nw->hnext = hn;
+		nw->hprev = hp;
+		nw->tail = h->tail;
+		nw->prev = NULL;
+	}
+	if (hn)
+		hn->hprev = nw ? nw : hp;
+	if (hp)
+		hp->hnext = nw ? nw : hn;
 	else
-		r->head = w;
-	r->tail = w;
+		r->heads = nw ? nw : hn;
 }
 
 static void dequeue(struct semroot *r, struct waiter *w)
 {
-	if (w->prev)
+	if (!w->prev) {
+		replace_head(r, w, w->next);
+	} else {
 		w->prev->next = w->next;
-	else
-		r->head = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	else
-		r->tail = w->prev;
+		if (w->next)
+			w->next->prev = w->prev;
+		else
+			first_of(r, w->addr)->tail = w->prev;
+	}
 	w->next = w->prev = NULL;
 }
 
@@ -144,7 +189,7 @@ void sema_fork_child(void)
 {
 	for (int i = 0; i < SEMTABLE_SIZE; i++) {
 		semtable[i].lock = (struct rt_lock)RT_LOCK_INIT(RANK_SEMROOT);
-		semtable[i].head = semtable[i].tail = NULL;
+		semtable[i].heads = NULL;
 	}
 }
 
@@ -197,8 +242,10 @@ int sema_wait_bitset(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 	}
 	/* The state is final once the waiter was woken, and ordered before
 	 * this read by the wake-up itself (ready's run queue release/acquire,
-	 * or the kernel word). */
-	return w.state == W_TIMEDOUT ? -ETIMEDOUT : 0;
+	 * or the kernel word); so is the address a requeue moved it to. */
+	if (w.state == W_TIMEDOUT)
+		return -ETIMEDOUT;
+	return w.addr != addr ? SEMA_REQUEUED : 0;
 }
 
 int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_reason reason)
@@ -212,9 +259,9 @@ static int take_waiters(struct semroot *r, _Atomic uint32_t *addr, int n, uint32
 			struct waiter **woken)
 {
 	int count = 0;
-	for (struct waiter *w = r->head; w && count < n;) {
+	for (struct waiter *w = first_of(r, addr); w && count < n;) {
 		struct waiter *next = w->next;
-		if (w->addr == addr && (w->bitset & bitset)) {
+		if (w->bitset & bitset) {
 			dequeue(r, w);
 			w->state = W_WOKEN;
 			w->next = *woken;
@@ -272,16 +319,19 @@ int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int
 		return -EAGAIN;
 	}
 	int count = take_waiters(r, addr, nwake, ~0u, &woken);
-	for (struct waiter *w = r->head; w && nmove > 0;) {
+	/* Onto itself: the waiters stay where they are, but count. */
+	for (struct waiter *w = first_of(r, addr); addr == addr2 && w && nmove > 0; w = w->next) {
+		nmove--;
+		count++;
+	}
+	for (struct waiter *w = addr == addr2 ? NULL : first_of(r, addr); w && nmove > 0;) {
 		struct waiter *next = w->next;
-		if (w->addr == addr) {
-			dequeue(r, w);
-			w->addr = addr2;
-			atomic_store(&w->root, r2);
-			enqueue(r2, w);
-			nmove--;
-			count++;
-		}
+		dequeue(r, w);
+		w->addr = addr2;
+		atomic_store(&w->root, r2);
+		enqueue(r2, w);
+		nmove--;
+		count++;
 		w = next;
 	}
 	unlock2(&r->lock, &r2->lock);
@@ -295,8 +345,8 @@ int sema_nwaiters(_Atomic uint32_t *addr)
 	int n = 0;
 
 	lock(&r->lock);
-	for (struct waiter *w = r->head; w; w = w->next)
-		n += w->addr == addr;
+	for (struct waiter *w = first_of(r, addr); w; w = w->next)
+		n++;
 	unlock(&r->lock);
 	return n;
 }
