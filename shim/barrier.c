@@ -16,7 +16,7 @@
  *   count    [count]          threads per round
  *   shared   [shared]         glibc's futex flag to XOR in: non-zero for
  *                             process-shared
- *   inside   [out]            threads inside; DESTROYING while destroy waits
+ *   inside   [out]            threads inside; SYNC_DESTROYING while destroy waits
  */
 #include <limits.h>
 
@@ -32,7 +32,6 @@ struct barrier {
 };
 _Static_assert(sizeof(struct barrier) == sizeof(pthread_barrier_t), "pthread_barrier_t size");
 
-#define DESTROYING 0x80000000u
 /* glibc refuses counts above its arrival threshold. */
 #define BARRIER_IN_THRESHOLD (UINT_MAX / 2)
 
@@ -44,12 +43,6 @@ static inline struct barrier *B(pthread_barrier_t *b)
 static inline bool pshared(const struct barrier *b)
 {
 	return b->shared != 0;
-}
-
-static void leave(struct barrier *b)
-{
-	if (atomic_fetch_sub(&b->inside, 1) == (DESTROYING | 1))
-		sema_wake(&b->inside, INT_MAX);
 }
 
 SHIM_EXPORT int pthread_barrier_wait(pthread_barrier_t *pb)
@@ -67,12 +60,12 @@ SHIM_EXPORT int pthread_barrier_wait(pthread_barrier_t *pb)
 		atomic_store(&b->arrived, 0);
 		atomic_store(&b->round, round + 1);
 		sema_wake(&b->round, INT_MAX);
-		leave(b);
+		sync_leave(&b->inside);
 		return PTHREAD_BARRIER_SERIAL_THREAD;
 	}
 	while (atomic_load(&b->round) == round)
 		sema_wait(&b->round, round, -1, WAIT_BARRIER);
-	leave(b);
+	sync_leave(&b->inside);
 	return 0;
 }
 
@@ -103,11 +96,6 @@ SHIM_EXPORT int pthread_barrier_destroy(pthread_barrier_t *pb)
 	}
 	if (atomic_load(&b->arrived) != 0)
 		return EBUSY;
-	uint32_t n = atomic_fetch_or(&b->inside, DESTROYING) | DESTROYING;
-	while (n != DESTROYING) {
-		sema_wait(&b->inside, n, -1, WAIT_BARRIER);
-		n = atomic_load(&b->inside);
-	}
-	atomic_store(&b->inside, 0);
+	sync_drain(&b->inside, WAIT_BARRIER);
 	return 0;
 }

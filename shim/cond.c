@@ -17,7 +17,7 @@
  * Fields (pthread_cond_t is 48 bytes; glibc names in brackets):
  *   seq       [__wseq low word]   wake sequence, the word waiters park on
  *   nwaiters  [__wseq high word]  waiters between counting themselves and
- *             leaving; DESTROYING when pthread_cond_destroy waits for them
+ *             leaving; SYNC_DESTROYING when pthread_cond_destroy waits for them
  *   mutex     [__g1_start]        the waiters' mutex, for wait morphing
  *   wrefs     [__wrefs]           glibc's attribute bits: bit 0 process-
  *             shared, bit 1 CLOCK_MONOTONIC
@@ -51,7 +51,6 @@ _Static_assert(sizeof(struct cond) == sizeof(pthread_cond_t), "pthread_cond_t si
 _Static_assert(offsetof(struct cond, wrefs) == 36, "__wrefs offset");
 
 enum { WREFS_PSHARED = 1, WREFS_MONOTONIC = 2 };
-#define DESTROYING 0x80000000u
 
 /* glibc's pthread_condattr_t: bit 0 pshared, the clock id above it. */
 enum { CATTR_PSHARED = 1, CATTR_CLOCK_SHIFT = 1 };
@@ -64,13 +63,6 @@ static inline struct cond *C(pthread_cond_t *c)
 static inline bool pshared(const struct cond *c)
 {
 	return c->wrefs & WREFS_PSHARED;
-}
-
-/* A waiter leaves: the last one out wakes a destroyer. */
-static void leave(struct cond *c)
-{
-	if (atomic_fetch_sub(&c->nwaiters, 1) == (DESTROYING | 1))
-		sema_wake(&c->nwaiters, INT_MAX);
 }
 
 /* glibc's own wait, for a process-shared condvar (its mutex is one too). */
@@ -103,11 +95,11 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *m, clockid_t clock,
 	uint32_t seq = atomic_load(&c->seq);
 	err = pthread_mutex_unlock(m);
 	if (err) {
-		leave(c);
+		sync_leave(&c->nwaiters);
 		return err;
 	}
 	int r = sema_wait(&c->seq, seq, deadline, WAIT_COND);
-	leave(c);
+	sync_leave(&c->nwaiters);
 	/* A robust mutex's EOWNERDEAD (and the like) wins over ETIMEDOUT. */
 	err = r == SEMA_REQUEUED ? mutex_lock_requeued(m) : pthread_mutex_lock(m);
 	if (err)
@@ -142,7 +134,7 @@ static int cond_wake(pthread_cond_t *pc, int n)
 		return n == 1 ? real.pthread_cond_signal(pc) : real.pthread_cond_broadcast(pc);
 	}
 	/* Full barrier (the RMW): pairs with the waiter's count-then-read. */
-	if ((atomic_load(&c->nwaiters) & ~DESTROYING) == 0)
+	if ((atomic_load(&c->nwaiters) & ~SYNC_DESTROYING) == 0)
 		return 0;
 	uint32_t seq = atomic_fetch_add(&c->seq, 1) + 1;
 	if (n > 1) {
@@ -195,13 +187,8 @@ SHIM_EXPORT int pthread_cond_destroy(pthread_cond_t *pc)
 	/* Only waiters on their way in or out remain: advancing seq sends
 	 * those on their way in back out (and wakes any that just queued),
 	 * then wait for the last to leave. */
-	uint32_t n = atomic_fetch_or(&c->nwaiters, DESTROYING) | DESTROYING;
 	atomic_fetch_add(&c->seq, 1);
 	sema_wake(&c->seq, INT_MAX);
-	while (n != DESTROYING) {
-		sema_wait(&c->nwaiters, n, -1, WAIT_COND);
-		n = atomic_load(&c->nwaiters);
-	}
-	atomic_store(&c->nwaiters, 0);
+	sync_drain(&c->nwaiters, WAIT_COND);
 	return 0;
 }

@@ -137,6 +137,15 @@ static __attribute__((noinline)) void word_wake(struct mutex *m)
 	sema_wake(&m->lock, 1);
 }
 
+/* Takes the word, or tries to: 0, EBUSY (try), or word_lock's error. */
+static inline int word_acquire(struct mutex *m, bool try, clockid_t clock,
+			       const struct timespec *abstime, bool contended)
+{
+	if (try)
+		return word_trylock(m) ? 0 : EBUSY;
+	return word_lock(m, clock, abstime, contended);
+}
+
 static inline void word_unlock(struct mutex *m)
 {
 	if (unlikely(atomic_exchange_explicit(&m->lock, UNLOCKED, memory_order_release) ==
@@ -244,14 +253,9 @@ static int lock_full(pthread_mutex_t *pm, int kind, bool try, clockid_t clock,
 		if (type == PTHREAD_MUTEX_ERRORCHECK)
 			return try ? EBUSY : EDEADLK;
 	}
-	if (try) {
-		if (!word_trylock(m))
-			return EBUSY;
-	} else {
-		int err = word_lock(m, clock, abstime, contended);
-		if (err)
-			return err;
-	}
+	int err = word_acquire(m, try, clock, abstime, contended);
+	if (err)
+		return err;
 	if (kind & KIND_ROBUST)
 		return robust_acquired(m, self);
 	atomic_store_explicit(&m->owner, self, memory_order_relaxed);
@@ -272,16 +276,10 @@ static __attribute__((noinline)) int mutex_lock_(pthread_mutex_t *pm, bool try, 
 	int kind = atomic_load_explicit(&m->kind, memory_order_relaxed);
 	if (likely(kind_plain(kind))) {
 		int32_t self = sync_self();
-		if (try) {
-			if (!word_trylock(m))
-				return EBUSY;
-		} else {
-			int err = word_lock(m, clock, abstime, contended);
-			if (err)
-				return err;
-		}
-		atomic_store_explicit(&m->owner, self, memory_order_relaxed);
-		return 0;
+		int err = word_acquire(m, try, clock, abstime, contended);
+		if (!err)
+			atomic_store_explicit(&m->owner, self, memory_order_relaxed);
+		return err;
 	}
 	return lock_full(pm, kind, try, clock, abstime, contended);
 }
@@ -363,17 +361,15 @@ static __attribute__((noinline)) int unlock_full(pthread_mutex_t *pm, int kind)
 	if (kind & KIND_PSHARED)
 		return real.pthread_mutex_unlock(pm);
 	int type = kind & KIND_MASK;
-	if (type != PTHREAD_MUTEX_NORMAL && type != PTHREAD_MUTEX_ADAPTIVE_NP) {
+	/* glibc checks the owner of every kind but the plain ones, and of
+	 * every robust mutex. */
+	bool plain = type == PTHREAD_MUTEX_NORMAL || type == PTHREAD_MUTEX_ADAPTIVE_NP;
+	if (!plain || (kind & KIND_ROBUST)) {
 		if (atomic_load_explicit(&m->owner, memory_order_relaxed) != sync_self() ||
 		    atomic_load_explicit(&m->lock, memory_order_relaxed) == UNLOCKED)
 			return EPERM;
 		if (type == PTHREAD_MUTEX_RECURSIVE && --m->count != 0)
 			return 0;
-	} else if ((kind & KIND_ROBUST) &&
-		   (atomic_load_explicit(&m->owner, memory_order_relaxed) != sync_self() ||
-		    atomic_load_explicit(&m->lock, memory_order_relaxed) == UNLOCKED)) {
-		/* glibc checks the owner of every robust mutex. */
-		return EPERM;
 	}
 	if (kind & KIND_ROBUST) {
 		robust_remove(getg_user(), m);

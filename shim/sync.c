@@ -2,6 +2,7 @@
  * sync.c — the helpers of sync.h: owner ids of foreign threads, timed-wait
  * deadlines, spinning, and the hand-off around blocking glibc calls.
  */
+#include <limits.h>
 #include <sys/syscall.h>
 
 #include "sync.h"
@@ -62,4 +63,22 @@ void sync_block_end(struct g *gp)
 {
 	if (gp)
 		exitsyscall();
+}
+
+void sync_leave(_Atomic uint32_t *inside)
+{
+	/* The last touch of the object's memory: the wake is keyed by the
+	 * address alone. */
+	if (atomic_fetch_sub(inside, 1) == (SYNC_DESTROYING | 1))
+		sema_wake(inside, INT_MAX);
+}
+
+void sync_drain(_Atomic uint32_t *inside, enum wait_reason reason)
+{
+	uint32_t n = atomic_fetch_or(inside, SYNC_DESTROYING) | SYNC_DESTROYING;
+	while (n != SYNC_DESTROYING) {
+		sema_wait(inside, n, -1, reason);
+		n = atomic_load(inside);
+	}
+	atomic_store(inside, 0);
 }

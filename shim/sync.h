@@ -56,6 +56,14 @@ static inline bool sync_clock_ok(clockid_t clock)
 bool sync_can_spin(int iter);
 void sync_spin(void);
 
+/* Threads inside an object that may be destroyed as soon as they are woken
+ * (a condvar after a broadcast, a barrier after its last round) count
+ * themselves in a word; destroy sets SYNC_DESTROYING in it and waits
+ * (sync_drain) until the last one leaves (sync_leave wakes it). */
+#define SYNC_DESTROYING 0x80000000u
+void sync_leave(_Atomic uint32_t *inside);
+void sync_drain(_Atomic uint32_t *inside, enum wait_reason reason);
+
 /* Wait morphing (mutex.c, for cond.c): mutex_requeue_word marks a locked
  * goshim mutex contended and returns its word (NULL: unlocked, or
  * glibc's); after moving waiters there, mutex_requeue_done makes sure one
