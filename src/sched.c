@@ -523,9 +523,14 @@ static void gosched_m(struct g *gp, void *arg)
 	runq_put(getg()->m->p, gp, false);
 }
 
+/* Whether yielding would run something else: a queued G, or a timer of
+ * this P that is due (it readies a sleeper only once the scheduler runs). */
 bool sched_has_work(struct p *pp)
 {
-	return !runq_empty(pp) || atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0;
+	if (!runq_empty(pp) || atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0)
+		return true;
+	int64_t w = timers_next(pp);
+	return w && w <= nanotime();
 }
 
 void gosched(void)

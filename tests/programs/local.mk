@@ -122,19 +122,43 @@ tests_programs_tls_cxx_SOURCES = tests/programs/tls_cxx.cc
 tests_programs_tls_cxx_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
 tests_programs_tls_cxx_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/prodcons
+tests_programs_prodcons_SOURCES = tests/programs/prodcons.c
+tests_programs_prodcons_CFLAGS = $(tests_programs_cflags)
+tests_programs_prodcons_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/philosophers
+tests_programs_philosophers_SOURCES = tests/programs/philosophers.c
+tests_programs_philosophers_CFLAGS = $(tests_programs_cflags)
+tests_programs_philosophers_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/sync_stress
+tests_programs_sync_stress_SOURCES = tests/programs/sync_stress.c
+tests_programs_sync_stress_CFLAGS = $(tests_programs_cflags)
+tests_programs_sync_stress_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/cxx_sync
+tests_programs_cxx_sync_SOURCES = tests/programs/cxx_sync.cc
+tests_programs_cxx_sync_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
+tests_programs_cxx_sync_LDFLAGS = $(tests_programs_ldflags)
+
 tests_programs_ptests = \
 	tests/programs/attr.ptest \
 	tests/programs/create_join_batches.ptest \
+	tests/programs/cxx_sync.ptest \
 	tests/programs/deep_recursion.ptest \
 	tests/programs/exit_from_main.ptest \
 	tests/programs/join_errors.ptest \
 	tests/programs/many_waiters_exit.ptest \
 	tests/programs/once.ptest \
+	tests/programs/philosophers.ptest \
+	tests/programs/prodcons.ptest \
 	tests/programs/pshared_handoff.ptest \
 	tests/programs/self_equal.ptest \
 	tests/programs/sleep_semantics.ptest \
 	tests/programs/sleepers.ptest \
 	tests/programs/stack_exhaustion.ptest \
+	tests/programs/sync_stress.ptest \
 	tests/programs/syscall_handoff.ptest \
 	tests/programs/tls_cxx.ptest \
 	tests/programs/tls_libc.ptest \
@@ -143,6 +167,19 @@ tests_programs_ptests = \
 	tests/programs/tsd_destructors.ptest \
 	tests/programs/yield_fairness.ptest \
 	tests/programs/yield_pingpong.ptest
+
+# A Rust program (std's threads, Mutex, Condvar, park: raw futexes through
+# syscall()), built when rustc is installed; a plain rule, as there are no
+# C sources.
+if HAVE_RUSTC
+check_SCRIPTS += tests/programs/rust_sync
+tests_programs_ptests += tests/programs/rust_sync.ptest
+CLEANFILES += tests/programs/rust_sync
+tests/programs/rust_sync: $(srcdir)/tests/programs/rust_sync.rs
+	@$(MKDIR_P) tests/programs
+	$(AM_V_GEN)$(RUSTC) --edition 2018 -O -o $@ $(srcdir)/tests/programs/rust_sync.rs
+endif
+EXTRA_DIST += tests/programs/rust_sync.rs
 
 TESTS += $(tests_programs_ptests)
 TEST_EXTENSIONS += .ptest
