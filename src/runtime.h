@@ -215,6 +215,7 @@ struct tsd {
 	struct tsd_slot inl[TSD_INLINE];
 	struct tsd_slot *blk[TSD_BLOCKS];  /* lazily malloc'd, freed at exit */
 	bool used;                         /* any slot set since last clear */
+	bool blocks;                       /* any block allocated */
 };
 
 /* A C cleanup buffer of pthread_cleanup_push without exceptions, in

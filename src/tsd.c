@@ -74,6 +74,7 @@ static struct tsd_slot *slot(struct tsd *t, unsigned key, bool create)
 		t->blk[b] = calloc(TSD_INLINE, sizeof(struct tsd_slot));
 		if (!t->blk[b])
 			return NULL;
+		t->blocks = true;
 	}
 	return &t->blk[b][key % TSD_INLINE];
 }
@@ -143,8 +144,11 @@ void tsd_run_destructors(void)
 	}
 	t->used = false;
 free_blocks:
+	if (!t->blocks)
+		return;
 	for (unsigned b = 1; b < TSD_BLOCKS; b++) {
 		free(t->blk[b]);
 		t->blk[b] = NULL;
 	}
+	t->blocks = false;
 }
