@@ -137,6 +137,11 @@ tests_programs_sync_stress_SOURCES = tests/programs/sync_stress.c
 tests_programs_sync_stress_CFLAGS = $(tests_programs_cflags)
 tests_programs_sync_stress_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/sync_errors
+tests_programs_sync_errors_SOURCES = tests/programs/sync_errors.c
+tests_programs_sync_errors_CFLAGS = $(tests_programs_cflags)
+tests_programs_sync_errors_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/cxx_sync
 tests_programs_cxx_sync_SOURCES = tests/programs/cxx_sync.cc
 tests_programs_cxx_sync_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
@@ -158,6 +163,7 @@ tests_programs_ptests = \
 	tests/programs/sleep_semantics.ptest \
 	tests/programs/sleepers.ptest \
 	tests/programs/stack_exhaustion.ptest \
+	tests/programs/sync_errors.ptest \
 	tests/programs/sync_stress.ptest \
 	tests/programs/syscall_handoff.ptest \
 	tests/programs/tls_cxx.ptest \
