@@ -8,7 +8,11 @@
  * shared memory and a raw futex op goshim does not emulate (FUTEX_LOCK_PI
  * on a word the child owns).  Last, a process-shared robust mutex taken
  * and released by four threads that yield while they hold it: glibc keeps
- * it on the holder's robust list, in the holder's TCB. */
+ * it on the holder's robust list, in the holder's TCB.  And a peer process
+ * that does not run goshim (this program exec'd again without LD_PRELOAD)
+ * plays ping-pong with a thread of this one through a process-shared mutex
+ * and condition variable in a memfd mapping. */
+#define _GNU_SOURCE
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -79,6 +83,74 @@ static void *robust_user(void *arg)
     return NULL;
 }
 
+/* The ping-pong between this process and the exec'd peer. */
+struct pingpong {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int turn;   /* 0: this process, 1: the peer */
+    int rounds;
+};
+#define ROUNDS 1000
+
+static void play(struct pingpong *pp, int me)
+{
+    CHECK_RC(pthread_mutex_lock(&pp->m), 0);
+    for (int i = 0; i < ROUNDS; i++) {
+        while (pp->turn != me)
+            CHECK_RC(pthread_cond_wait(&pp->c, &pp->m), 0);
+        pp->turn = 1 - me;
+        pp->rounds++;
+        CHECK_RC(pthread_cond_broadcast(&pp->c), 0);
+    }
+    CHECK_RC(pthread_mutex_unlock(&pp->m), 0);
+}
+
+static struct pingpong *map_pingpong(int fd)
+{
+    struct pingpong *pp = mmap(NULL, sizeof *pp, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(pp != MAP_FAILED);
+    return pp;
+}
+
+static void *player(void *arg)
+{
+    play(arg, 0);
+    return NULL;
+}
+
+static void with_native_peer(const char *self)
+{
+    int fd = memfd_create("goshim-pingpong", 0);
+    CHECK(fd >= 0);
+    CHECK(ftruncate(fd, sizeof(struct pingpong)) == 0);
+    struct pingpong *pp = map_pingpong(fd);
+    pthread_mutexattr_t ma;
+    pthread_condattr_t ca;
+    CHECK_RC(pthread_mutexattr_init(&ma), 0);
+    CHECK_RC(pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED), 0);
+    CHECK_RC(pthread_mutex_init(&pp->m, &ma), 0);
+    CHECK_RC(pthread_condattr_init(&ca), 0);
+    CHECK_RC(pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED), 0);
+    CHECK_RC(pthread_cond_init(&pp->c, &ca), 0);
+
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        char fdarg[16];
+        snprintf(fdarg, sizeof fdarg, "%d", fd);
+        unsetenv("LD_PRELOAD");
+        execl(self, self, "peer", fdarg, (char *)NULL);
+        _exit(127);
+    }
+    pthread_t t;
+    CHECK_RC(pthread_create(&t, NULL, player, pp), 0);
+    CHECK_RC(pthread_join(t, NULL), 0);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(pp->rounds == 2 * ROUNDS);
+}
+
 static void child(void)
 {
     CHECK_RC(pthread_mutex_lock(&sh->m), 0);
@@ -91,8 +163,14 @@ static void child(void)
     _exit(0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "peer") == 0) {
+        /* The exec'd peer: no goshim here. */
+        CHECK(getenv("LD_PRELOAD") == NULL);
+        play(map_pingpong(atoi(argv[2])), 1);
+        return 0;
+    }
     sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     CHECK(sh != MAP_FAILED);
     pthread_mutexattr_t ma;
@@ -141,5 +219,7 @@ int main(void)
     robust_user(NULL);
     for (int i = 0; i < 3; i++)
         CHECK_RC(pthread_join(w[i], NULL), 0);
+
+    with_native_peer(argv[0]);
     return 0;
 }
