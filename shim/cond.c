@@ -99,7 +99,10 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *m, clockid_t clock,
 		return err;
 	}
 	int r = sema_wait(&c->seq, seq, deadline, WAIT_COND);
-	sync_leave(&c->nwaiters);
+	/* A waiter moved onto the mutex left the condvar then (the
+	 * broadcaster counted it out): it must not touch it again. */
+	if (r != SEMA_REQUEUED)
+		sync_leave(&c->nwaiters);
 	/* A robust mutex's EOWNERDEAD (and the like) wins over ETIMEDOUT. */
 	err = r == SEMA_REQUEUED ? mutex_lock_requeued(m) : pthread_mutex_lock(m);
 	if (err)
@@ -140,7 +143,13 @@ static int cond_wake(pthread_cond_t *pc, int n)
 	if (n > 1) {
 		pthread_mutex_t *m = atomic_load_explicit(&c->mutex, memory_order_relaxed);
 		_Atomic uint32_t *w = m ? mutex_requeue_word(m) : NULL;
-		if (w && sema_requeue(&c->seq, w, 1, INT_MAX, &seq) >= 0) {
+		int moved = w ? sema_requeue(&c->seq, w, 1, INT_MAX, &seq, true) : -1;
+		if (moved >= 0) {
+			/* One was woken, the rest left the condvar for the mutex:
+			 * a destroy right after this broadcast need not wait for
+			 * them (they may wait for the broadcaster's unlock). */
+			if (moved > 1)
+				sync_leave_n(&c->nwaiters, (uint32_t)moved - 1);
 			mutex_requeue_done(w);
 			return 0;
 		}

@@ -72,7 +72,9 @@ static long futex_call(_Atomic uint32_t *uaddr, int op, uint32_t val, long arg4,
 	bool realtime = op & FUTEX_CLOCK_REALTIME;
 	const struct timespec *ts = (const struct timespec *)arg4;
 
-	if (realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET)
+	/* The kernel takes FUTEX_CLOCK_REALTIME with FUTEX_WAIT_BITSET only
+	 * (this one answers ENOSYS for FUTEX_WAIT too). */
+	if (realtime && cmd != FUTEX_WAIT_BITSET)
 		return fail(ENOSYS);
 	switch (cmd) {
 	case FUTEX_WAIT:
@@ -111,7 +113,7 @@ static long futex_call(_Atomic uint32_t *uaddr, int op, uint32_t val, long arg4,
 		if ((uintptr_t)uaddr2 % sizeof(uint32_t))
 			return fail(EINVAL);
 		int r = sema_requeue(uaddr, uaddr2, (int)val, nmove,
-				     cmd == FUTEX_CMP_REQUEUE ? &val3 : NULL);
+				     cmd == FUTEX_CMP_REQUEUE ? &val3 : NULL, false);
 		return r < 0 ? fail(-r) : r;
 	}
 	}

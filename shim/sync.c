@@ -65,11 +65,11 @@ void sync_block_end(struct g *gp)
 		exitsyscall();
 }
 
-void sync_leave(_Atomic uint32_t *inside)
+void sync_leave_n(_Atomic uint32_t *inside, uint32_t n)
 {
 	/* The last touch of the object's memory: the wake is keyed by the
 	 * address alone. */
-	if (atomic_fetch_sub(inside, 1) == (SYNC_DESTROYING | 1))
+	if (atomic_fetch_sub(inside, n) == (SYNC_DESTROYING | n))
 		sema_wake(inside, INT_MAX);
 }
 

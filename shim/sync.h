@@ -61,7 +61,11 @@ void sync_spin(void);
  * themselves in a word; destroy sets SYNC_DESTROYING in it and waits
  * (sync_drain) until the last one leaves (sync_leave wakes it). */
 #define SYNC_DESTROYING 0x80000000u
-void sync_leave(_Atomic uint32_t *inside);
+void sync_leave_n(_Atomic uint32_t *inside, uint32_t n);
+static inline void sync_leave(_Atomic uint32_t *inside)
+{
+	sync_leave_n(inside, 1);
+}
 void sync_drain(_Atomic uint32_t *inside, enum wait_reason reason);
 
 /* Wait morphing (mutex.c, for cond.c): mutex_requeue_word marks a locked

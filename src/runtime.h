@@ -566,9 +566,11 @@ int sema_wake(_Atomic uint32_t *addr, int n);
 int sema_wake_bitset(_Atomic uint32_t *addr, int n, uint32_t bitset);
 /* FUTEX_CMP_REQUEUE: unless cmpval is given and *addr differs from it
  * (-EAGAIN), wakes up to nwake waiters of addr and moves up to nmove more
- * to addr2.  Returns woken + moved. */
+ * to addr2.  untimed: the moved waiters count as woken, their timeouts no
+ * longer apply (a condvar's waiters moved onto its mutex).  Returns woken
+ * + moved. */
 int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int nmove,
-		 const uint32_t *cmpval);
+		 const uint32_t *cmpval, bool untimed);
 /* Waiters queued on addr now (racy unless the caller excludes new ones). */
 int sema_nwaiters(_Atomic uint32_t *addr);
 

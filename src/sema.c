@@ -48,6 +48,7 @@ struct waiter {
 	struct g *g;                  /* NULL: kernel wait on kword */
 	_Atomic uint32_t kword;
 	int state;                    /* W_*: root lock */
+	bool untimed;                 /* moved by a requeue that ends its timeout */
 	_Atomic(struct semroot *) root; /* written under old and new root locks */
 	struct timer timer;
 };
@@ -156,7 +157,7 @@ static void timeout_fired(struct timer *t)
 	bool wake = false;
 
 	struct semroot *r = lock_waiter_root(w);
-	if (w->state == W_WAITING) {
+	if (w->state == W_WAITING && !w->untimed) {
 		dequeue(r, w);
 		w->state = W_TIMEDOUT;
 		wake = true;
@@ -308,7 +309,7 @@ int sema_wake(_Atomic uint32_t *addr, int n)
 }
 
 int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int nmove,
-		 const uint32_t *cmpval)
+		 const uint32_t *cmpval, bool untimed)
 {
 	struct semroot *r = root_of(addr), *r2 = root_of(addr2);
 	struct waiter *woken = NULL;
@@ -328,6 +329,7 @@ int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int
 		struct waiter *next = w->next;
 		dequeue(r, w);
 		w->addr = addr2;
+		w->untimed |= untimed;
 		atomic_store(&w->root, r2);
 		enqueue(r2, w);
 		nmove--;

@@ -137,6 +137,31 @@ tests_programs_sync_stress_SOURCES = tests/programs/sync_stress.c
 tests_programs_sync_stress_CFLAGS = $(tests_programs_cflags)
 tests_programs_sync_stress_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/mutex_kinds
+tests_programs_mutex_kinds_SOURCES = tests/programs/mutex_kinds.c
+tests_programs_mutex_kinds_CFLAGS = $(tests_programs_cflags)
+tests_programs_mutex_kinds_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/cond_semantics
+tests_programs_cond_semantics_SOURCES = tests/programs/cond_semantics.c
+tests_programs_cond_semantics_CFLAGS = $(tests_programs_cflags)
+tests_programs_cond_semantics_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/sem
+tests_programs_sem_SOURCES = tests/programs/sem.c
+tests_programs_sem_CFLAGS = $(tests_programs_cflags)
+tests_programs_sem_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/futex
+tests_programs_futex_SOURCES = tests/programs/futex.c
+tests_programs_futex_CFLAGS = $(tests_programs_cflags)
+tests_programs_futex_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/pshared
+tests_programs_pshared_SOURCES = tests/programs/pshared.c
+tests_programs_pshared_CFLAGS = $(tests_programs_cflags)
+tests_programs_pshared_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/sync_errors
 tests_programs_sync_errors_SOURCES = tests/programs/sync_errors.c
 tests_programs_sync_errors_CFLAGS = $(tests_programs_cflags)
@@ -149,17 +174,22 @@ tests_programs_cxx_sync_LDFLAGS = $(tests_programs_ldflags)
 
 tests_programs_ptests = \
 	tests/programs/attr.ptest \
+	tests/programs/cond_semantics.ptest \
 	tests/programs/create_join_batches.ptest \
 	tests/programs/cxx_sync.ptest \
 	tests/programs/deep_recursion.ptest \
 	tests/programs/exit_from_main.ptest \
+	tests/programs/futex.ptest \
 	tests/programs/join_errors.ptest \
 	tests/programs/many_waiters_exit.ptest \
+	tests/programs/mutex_kinds.ptest \
 	tests/programs/once.ptest \
 	tests/programs/philosophers.ptest \
 	tests/programs/prodcons.ptest \
+	tests/programs/pshared.ptest \
 	tests/programs/pshared_handoff.ptest \
 	tests/programs/self_equal.ptest \
+	tests/programs/sem.ptest \
 	tests/programs/sleep_semantics.ptest \
 	tests/programs/sleepers.ptest \
 	tests/programs/stack_exhaustion.ptest \

@@ -282,15 +282,15 @@ START_TEST(test_sema__requeue)
 	struct kwaiter k[4] = { 0 };
 	kwaiters_start(k, 4, &word);
 	uint32_t wrong = 1, right = 0;
-	ck_assert_int_eq(sema_requeue(&word, &word2, 1, 2, &wrong), -EAGAIN);
+	ck_assert_int_eq(sema_requeue(&word, &word2, 1, 2, &wrong, false), -EAGAIN);
 	ck_assert_int_eq(sema_nwaiters(&word), 4);
 	/* One woken, two moved, one left behind. */
-	ck_assert_int_eq(sema_requeue(&word, &word2, 1, 2, &right), 3);
+	ck_assert_int_eq(sema_requeue(&word, &word2, 1, 2, &right, false), 3);
 	ck_assert_int_eq(sema_nwaiters(&word), 1);
 	ck_assert_int_eq(sema_nwaiters(&word2), 2);
 	/* Requeued waiters answer wakes of their new address only. */
 	ck_assert_int_eq(sema_wake(&word2, INT_MAX), 2);
-	ck_assert_int_eq(sema_requeue(&word, &word2, 0, INT_MAX, NULL), 1);
+	ck_assert_int_eq(sema_requeue(&word, &word2, 0, INT_MAX, NULL, false), 1);
 	ck_assert_int_eq(sema_nwaiters(&word), 0);
 	ck_assert_int_eq(sema_wake(&word2, 1), 1);
 	kwaiters_join(k, 4);
@@ -307,7 +307,7 @@ START_TEST(test_sema__requeued_waiter_times_out)
 	atomic_store(&word2, 0);
 	struct kwaiter k[1] = { { .deadline = nanotime() + 100 * MS } };
 	kwaiters_start(k, 1, &word);
-	ck_assert_int_eq(sema_requeue(&word, &word2, 0, 1, NULL), 1);
+	ck_assert_int_eq(sema_requeue(&word, &word2, 0, 1, NULL, false), 1);
 	kwaiters_join(k, 1);
 	ck_assert_int_eq(k[0].result, -ETIMEDOUT);
 	ck_assert_int_eq(sema_nwaiters(&word2), 0);
@@ -322,7 +322,7 @@ static void *requeue_g1(void *arg)
 	(void)arg;
 	while (sema_nwaiters(&word) == 0)
 		usleep(1000);
-	sema_requeue(&word, &word2, 0, 1, NULL);
+	sema_requeue(&word, &word2, 0, 1, NULL, false);
 	return NULL;
 }
 
