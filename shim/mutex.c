@@ -250,8 +250,10 @@ static int lock_full(pthread_mutex_t *pm, int kind, bool try, clockid_t clock,
 			m->count++;
 			return 0;
 		}
+		/* glibc: a robust errorcheck mutex's trylock by its owner is
+		 * EDEADLK too, a plain one's EBUSY. */
 		if (type == PTHREAD_MUTEX_ERRORCHECK)
-			return try ? EBUSY : EDEADLK;
+			return try && !(kind & KIND_ROBUST) ? EBUSY : EDEADLK;
 	}
 	int err = word_acquire(m, try, clock, abstime, contended);
 	if (err)
@@ -368,8 +370,11 @@ static __attribute__((noinline)) int unlock_full(pthread_mutex_t *pm, int kind)
 		if (atomic_load_explicit(&m->owner, memory_order_relaxed) != sync_self() ||
 		    atomic_load_explicit(&m->lock, memory_order_relaxed) == UNLOCKED)
 			return EPERM;
+		/* glibc: an unlock that only counts an inconsistent robust
+		 * mutex down answers ENOTRECOVERABLE. */
 		if (type == PTHREAD_MUTEX_RECURSIVE && --m->count != 0)
-			return 0;
+			return (kind & KIND_ROBUST) && (m->robust & ROBUST_INCONSISTENT)
+			       ? ENOTRECOVERABLE : 0;
 	}
 	if (kind & KIND_ROBUST) {
 		robust_remove(getg_user(), m);

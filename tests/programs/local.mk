@@ -162,6 +162,11 @@ tests_programs_pshared_SOURCES = tests/programs/pshared.c
 tests_programs_pshared_CFLAGS = $(tests_programs_cflags)
 tests_programs_pshared_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/robust
+tests_programs_robust_SOURCES = tests/programs/robust.c
+tests_programs_robust_CFLAGS = $(tests_programs_cflags)
+tests_programs_robust_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/sync_errors
 tests_programs_sync_errors_SOURCES = tests/programs/sync_errors.c
 tests_programs_sync_errors_CFLAGS = $(tests_programs_cflags)
@@ -188,6 +193,7 @@ tests_programs_ptests = \
 	tests/programs/prodcons.ptest \
 	tests/programs/pshared.ptest \
 	tests/programs/pshared_handoff.ptest \
+	tests/programs/robust.ptest \
 	tests/programs/self_equal.ptest \
 	tests/programs/sem.ptest \
 	tests/programs/sleep_semantics.ptest \
