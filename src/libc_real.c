@@ -29,11 +29,6 @@ static void *must(const char *name)
 void real_init(void)
 {
 	RESOLVE(pthread_create);
-	RESOLVE(pthread_join);
-	RESOLVE(pthread_tryjoin_np);
-	RESOLVE(pthread_timedjoin_np);
-	RESOLVE(pthread_clockjoin_np);
-	RESOLVE(pthread_detach);
 	RESOLVE(pthread_exit);
 	RESOLVE(pthread_self);
 	RESOLVE(pthread_getattr_np);
@@ -53,13 +48,6 @@ void real_init(void)
 	RESOLVE(pthread_setcancelstate);
 	RESOLVE(pthread_setcanceltype);
 	RESOLVE(pthread_testcancel);
-	RESOLVE(pthread_once);
-	RESOLVE(pthread_key_create);
-	RESOLVE(pthread_key_delete);
-	RESOLVE(pthread_getspecific);
-	RESOLVE(pthread_setspecific);
-	RESOLVE(pthread_getattr_default_np);
-	RESOLVE(pthread_setattr_default_np);
 	RESOLVE(pthread_mutex_init);
 	RESOLVE(pthread_mutex_destroy);
 	RESOLVE(pthread_mutex_lock);

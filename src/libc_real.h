@@ -16,11 +16,6 @@
 
 struct libc_real {
 	int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-	int (*pthread_join)(pthread_t, void **);
-	int (*pthread_tryjoin_np)(pthread_t, void **);
-	int (*pthread_timedjoin_np)(pthread_t, void **, const struct timespec *);
-	int (*pthread_clockjoin_np)(pthread_t, void **, clockid_t, const struct timespec *);
-	int (*pthread_detach)(pthread_t);
 	void (*pthread_exit)(void *) __attribute__((noreturn));
 	pthread_t (*pthread_self)(void);
 	int (*pthread_getattr_np)(pthread_t, pthread_attr_t *);
@@ -40,13 +35,6 @@ struct libc_real {
 	int (*pthread_setcancelstate)(int, int *);
 	int (*pthread_setcanceltype)(int, int *);
 	void (*pthread_testcancel)(void);
-	int (*pthread_once)(pthread_once_t *, void (*)(void));
-	int (*pthread_key_create)(pthread_key_t *, void (*)(void *));
-	int (*pthread_key_delete)(pthread_key_t);
-	void *(*pthread_getspecific)(pthread_key_t);
-	int (*pthread_setspecific)(pthread_key_t, const void *);
-	int (*pthread_getattr_default_np)(pthread_attr_t *);
-	int (*pthread_setattr_default_np)(const pthread_attr_t *);
 	int (*pthread_mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
 	int (*pthread_mutex_destroy)(pthread_mutex_t *);
 	int (*pthread_mutex_lock)(pthread_mutex_t *);
