@@ -4,11 +4,14 @@
  * A lock may be acquired only while every lock held has a lower rank:
  *
  *   semroot < sched < timers < leaves
+ *   polldesc (a leaf)
  *
  *   semroot  sema.c's per-address queue roots: a waiter queues its timeout
  *            timer (timers) and timer_add may wake an M (sched) under it.
  *   sched    sched.lock: Ps, Ms, global run queue.
  *   timers   p.timers_lock.
+ *   polldesc a pollDesc's lock (netpoll_epoll.c): an fd's waiter list; only
+ *            epoll_ctl, a non-blocking call, is made under it.
  *   leaves   gflock, stack cache, rt_alloc, allglock, key table, default
  *            attr: no other lock is taken under them.
  *
@@ -24,6 +27,7 @@ enum lock_rank {
 	RANK_SEMROOT,
 	RANK_SCHED,
 	RANK_TIMERS,
+	RANK_POLLDESC,
 	RANK_GFREE,
 	RANK_STACKCACHE,
 	RANK_ALLOC,

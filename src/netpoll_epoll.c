@@ -1,10 +1,30 @@
 /*
- * netpoll_epoll.c — the epoll backend of netpoll (see netpoll.h).
+ * netpoll_epoll.c — the epoll backend of netpoll (see netpoll.h): one
+ * epoll instance, an eventfd for netpoll_break, and a pollDesc per fd that
+ * some G has waited on.
  *
- * Owns one epoll instance and an eventfd used by netpoll_break.  In this
- * step no program fd is registered yet: an idle M blocks here until the
- * next timer (the delay) or a break from timer_add / wake-ups.  Blocking I/O
- * registration (EPOLLET, one pollDesc per fd) arrives with the I/O step.
+ * A pollDesc holds the list of waiters on its fd (pollnodes on the waiting
+ * Gs' stacks: several threads may wait on one fd, as pthread programs do,
+ * e.g. on one listening socket) and its epoll registration.  Registrations
+ * are EPOLLONESHOT for the union of the waiters' events, re-armed with
+ * EPOLL_CTL_MOD by each new waiter: an fd closed behind goshim's back
+ * (fclose calls libc's internal close) and reused for another file then
+ * costs at most one spurious wake, never a lost one (MOD on the new file
+ * fails with ENOENT and the waiter ADDs it), and an event delivered
+ * between a waiter's failed attempt and its arming is reported by the MOD
+ * itself, which polls the file.  An event wakes every waiter of the fd:
+ * each retries its own call and waits again if it finds nothing.
+ *
+ * One G's wait (a pollwait) may span many fds (poll, select): whoever
+ * fires first — an event, the deadline's timer, a close — moves the wait
+ * from INIT or PARKED to READY or TIMEOUT, and readies the G if it had
+ * parked.  park's commit moves INIT to PARKED, so a wake that comes before
+ * the G is off its stack leaves it running instead.
+ *
+ * Lock order: a pollDesc lock is a leaf (lockrank.h); netpoll collects the
+ * Gs to ready under it and readies them after.  A pollnode is touched only
+ * under its pollDesc's lock while linked, and the wait's timer is deleted
+ * (waiting out its function) before the G's stack frame goes.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -14,11 +34,55 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lockrank.h"
 #include "netpoll.h"
+
+struct polldesc {
+	struct rt_lock lock;
+	struct pollnode *head;  /* waiters; lock */
+	uint32_t armed;         /* events armed and not yet fired; lock */
+	bool registered;        /* ADDed to the epoll set (maybe stale); lock */
+};
+
+/* Two-level table of pollDescs, indexed by fd, chunks allocated on first
+ * use and never freed (a pollDesc outlives its fd: epoll events carry its
+ * address). */
+#define PD_CHUNK 1024
+#define PD_CHUNKS 4096
+static _Atomic(struct polldesc *) pdtab[PD_CHUNKS];
 
 static int epfd = -1;
 static int breakfd = -1;
 static _Atomic uint32_t break_pending;  /* a break is written, not yet read */
+static _Atomic int32_t nwaiters;        /* Gs in netpoll_wait */
+
+enum { PW_INIT, PW_PARKED, PW_READY, PW_TIMEOUT };
+
+struct pollwait {
+	struct g *g;
+	_Atomic int state;      /* PW_* */
+	struct timer timer;     /* the deadline, if any */
+};
+
+static struct polldesc *pd_get(int fd, bool create)
+{
+	if (fd < 0 || fd >= PD_CHUNK * PD_CHUNKS)
+		return NULL;
+	_Atomic(struct polldesc *) *slot = &pdtab[fd / PD_CHUNK];
+	struct polldesc *c = atomic_load_explicit(slot, memory_order_acquire);
+	if (!c) {
+		if (!create)
+			return NULL;
+		struct polldesc *n = rt_alloc(sizeof *n * PD_CHUNK);
+		for (int i = 0; i < PD_CHUNK; i++)
+			n[i].lock = (struct rt_lock)RT_LOCK_INIT(RANK_POLLDESC);
+		/* A racing creator wins: this chunk is lost, rarely and once. */
+		if (!atomic_compare_exchange_strong(slot, &c, n))
+			return &c[fd % PD_CHUNK];
+		c = n;
+	}
+	return &c[fd % PD_CHUNK];
+}
 
 int netpoll_init(void)
 {
@@ -32,12 +96,23 @@ int netpoll_init(void)
 	return (int)rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, breakfd, &ev);
 }
 
-/* A child shares the parent's epoll instance and eventfd: make its own. */
+/* A child shares the parent's epoll instance and eventfd: make its own.
+ * The waiters of the other threads do not exist in the child. */
 int netpoll_fork_child(void)
 {
 	rt_syscall1(SYS_close, epfd);
 	rt_syscall1(SYS_close, breakfd);
 	atomic_store(&break_pending, 0);
+	atomic_store(&nwaiters, 0);
+	for (int i = 0; i < PD_CHUNKS; i++) {
+		struct polldesc *c = atomic_load(&pdtab[i]);
+		for (int j = 0; c && j < PD_CHUNK; j++) {
+			c[j].lock = (struct rt_lock)RT_LOCK_INIT(RANK_POLLDESC);
+			c[j].head = NULL;
+			c[j].armed = 0;
+			c[j].registered = false;
+		}
+	}
 	return netpoll_init();
 }
 
@@ -50,6 +125,11 @@ void netpoll_break(void)
 	uint64_t one = 1;
 	while (rt_syscall3(SYS_write, breakfd, &one, sizeof one) == -EINTR)
 		;
+}
+
+bool netpoll_anywaiters(void)
+{
+	return atomic_load_explicit(&nwaiters, memory_order_relaxed) > 0;
 }
 
 #ifndef SYS_epoll_pwait2
@@ -84,17 +164,186 @@ static int epoll_wait_ns(struct epoll_event *evs, int max, int64_t delay)
 	return (int)rt_syscall6(SYS_epoll_pwait, epfd, (long)evs, max, timeout, 0, 8);
 }
 
+/* Ends w with why (PW_READY or PW_TIMEOUT) unless it has ended; returns
+ * its G when the G had parked and the caller must ready it. */
+static struct g *pw_fire(struct pollwait *w, int why)
+{
+	int old = atomic_load(&w->state);
+	do {
+		if (old >= PW_READY)
+			return NULL;
+	} while (!atomic_compare_exchange_weak(&w->state, &old, why));
+	return old == PW_PARKED ? w->g : NULL;
+}
+
+static void node_unlink(struct pollnode *n)
+{
+	*n->pprev = n->next;
+	if (n->next)
+		n->next->pprev = n->pprev;
+	n->next = NULL;
+	n->pprev = NULL;
+}
+
+/* Ends the waits of every waiter of pd, pushing the Gs to ready on *list.
+ * pd->lock held. */
+static void pd_fire_all(struct polldesc *pd, struct g **list)
+{
+	struct pollnode *n;
+	while ((n = pd->head)) {
+		node_unlink(n);
+		struct g *gp = pw_fire(n->w, PW_READY);
+		if (gp) {
+			gp->schedlink = *list;
+			*list = gp;
+		}
+	}
+}
+
 struct g *netpoll(int64_t delay)
 {
-	struct epoll_event evs[64];
-	int n = epoll_wait_ns(evs, 64, delay);
+	struct epoll_event evs[128];
+	struct g *list = NULL;
+	int n = epoll_wait_ns(evs, 128, delay);
 	for (int i = 0; i < n; i++) {
-		if (evs[i].data.ptr == NULL) {
+		struct polldesc *pd = evs[i].data.ptr;
+		if (!pd) {
 			uint64_t v;
 			while (rt_syscall3(SYS_read, breakfd, &v, sizeof v) == -EINTR)
 				;
 			atomic_store(&break_pending, 0);
+			continue;
 		}
+		lock(&pd->lock);
+		pd->armed = 0;  /* one-shot: the registration is disarmed */
+		pd_fire_all(pd, &list);
+		unlock(&pd->lock);
 	}
-	return NULL;
+	return list;
+}
+
+/* Arms fd's registration for the union of its waiters' events.  pd->lock
+ * held; epoll_ctl does not block. */
+static int pd_arm(struct polldesc *pd, int fd)
+{
+	uint32_t want = 0;
+	for (struct pollnode *n = pd->head; n; n = n->next)
+		want |= n->events;
+	struct epoll_event ev = { .events = want | EPOLLONESHOT, .data.ptr = pd };
+	long r = -ENOENT;
+	if (pd->registered)
+		r = rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, &ev);
+	if (r == -ENOENT) {
+		r = rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, fd, &ev);
+		if (r == -EEXIST)
+			r = rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, &ev);
+	}
+	if (r < 0)
+		return (int)r;
+	pd->registered = true;
+	pd->armed = want;
+	return 0;
+}
+
+/* Queues n on its fd's pollDesc and arms the registration, unless it is
+ * armed for these events already (then others wait on the same file). */
+static int node_link(struct pollnode *n)
+{
+	struct polldesc *pd = pd_get(n->fd, true);
+	if (!pd)
+		return n->fd < 0 ? -EBADF : -ENOMEM;
+	lock(&pd->lock);
+	n->next = pd->head;
+	n->pprev = &pd->head;
+	if (pd->head)
+		pd->head->pprev = &n->next;
+	pd->head = n;
+	int r = 0;
+	if (!n->next || (n->events & ~pd->armed))
+		r = pd_arm(pd, n->fd);
+	if (r < 0)
+		node_unlink(n);
+	unlock(&pd->lock);
+	return r;
+}
+
+static void node_leave(struct pollnode *n)
+{
+	struct polldesc *pd = pd_get(n->fd, false);
+	lock(&pd->lock);
+	if (n->pprev) {
+		node_unlink(n);
+		/* Nobody waits for what is armed now: the next waiter re-arms
+		 * (the fd may meanwhile name another file). */
+		if (!pd->head)
+			pd->armed = 0;
+	}
+	unlock(&pd->lock);
+}
+
+static void pw_timeout(struct timer *t)
+{
+	struct g *gp = pw_fire(t->arg, PW_TIMEOUT);
+	if (gp)
+		ready(gp);
+}
+
+static bool pw_commit(struct g *gp, void *arg)
+{
+	(void)gp;
+	struct pollwait *w = arg;
+	int s = PW_INIT;
+	return atomic_compare_exchange_strong(&w->state, &s, PW_PARKED);
+}
+
+int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason reason)
+{
+	struct g *gp = getg_user();
+	struct pollwait w = { .g = gp, .state = PW_INIT };
+	if (deadline >= 0 && deadline <= nanotime())
+		return -ETIMEDOUT;
+	int err = 0, i;
+	atomic_fetch_add(&nwaiters, 1);
+	for (i = 0; i < n; i++) {
+		nodes[i].w = &w;
+		if ((err = node_link(&nodes[i])) < 0)
+			break;
+	}
+	if (err == 0) {
+		if (deadline >= 0) {
+			w.timer.when = deadline;
+			w.timer.f = pw_timeout;
+			w.timer.arg = &w;
+			timer_add(gp->m->p, &w.timer);
+		}
+		park(pw_commit, &w, reason);
+		if (deadline >= 0)
+			timer_del(&w.timer);
+	}
+	while (i-- > 0)
+		node_leave(&nodes[i]);
+	atomic_fetch_sub(&nwaiters, 1);
+	if (err)
+		return err;
+	return atomic_load(&w.state) == PW_TIMEOUT ? -ETIMEDOUT : 0;
+}
+
+void netpoll_close(int fd)
+{
+	struct polldesc *pd = pd_get(fd, false);
+	if (!pd)
+		return;
+	struct g *list = NULL;
+	lock(&pd->lock);
+	if (pd->registered)
+		rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_DEL, fd, NULL);
+	pd->registered = false;
+	pd->armed = 0;
+	pd_fire_all(pd, &list);
+	unlock(&pd->lock);
+	while (list) {
+		struct g *gp = list;
+		list = gp->schedlink;
+		ready(gp);
+	}
 }

@@ -191,6 +191,8 @@ enum wait_reason {
 	WAIT_BARRIER,
 	WAIT_SEMAPHORE,
 	WAIT_FUTEX,
+	WAIT_IO,        /* one fd, read or write */
+	WAIT_POLL,      /* poll, select, epoll_wait */
 	WAIT_NREASONS,
 };
 
@@ -433,6 +435,8 @@ void ready(struct g *gp);
 /* Queues a runnable G as the caller's P's runnext (without a P: on the
  * global queue), then wakes an idle P if one should run it. */
 void runq_put_here(struct g *gp);
+/* Readies a list of waiting Gs (schedlink), spreading them over idle Ps. */
+void injectglist(struct g *list);
 /* Puts the running G at the back of its P's queue and runs another. */
 void gosched(void);
 /* Leaves the running G and runs fn(gp, arg) once it is off its stack:
@@ -582,9 +586,31 @@ void rt_sleep_until(int64_t when);
 /* ---------------------------------------------------------------- netpoll */
 
 int netpoll_init(void);
-/* Blocks up to delay ns (<0: forever, 0: poll); returns Gs made ready. */
+/* Blocks up to delay ns (<0: forever, 0: poll); returns Gs made ready,
+ * linked through schedlink. */
 struct g *netpoll(int64_t delay);
 void netpoll_break(void);
+/* Some G waits for an fd: somebody must poll. */
+bool netpoll_anywaiters(void);
+
+/* One fd of a G's wait: the caller fills fd and events (EPOLLIN,
+ * EPOLLOUT, EPOLLPRI, EPOLLRDHUP); the rest is netpoll_wait's. */
+struct pollnode {
+	int fd;
+	uint32_t events;
+	struct pollnode *next, **pprev; /* the pollDesc's list; its lock */
+	struct pollwait *w;
+};
+
+/* Parks the calling G until one of the n fds may be ready for its events
+ * (a hint: the caller retries its call, and may be woken spuriously) or
+ * until deadline (nanotime; < 0: none).  Returns 0 when woken, -ETIMEDOUT
+ * at the deadline, -EPERM when an fd cannot be polled (a regular file),
+ * -EBADF for a closed fd, -ENOMEM when the poller is out of memory. */
+int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason r);
+/* The program closes fd: its waiters wake (their retry sees EBADF) and
+ * the poller forgets it. */
+void netpoll_close(int fd);
 
 /* ---------------------------------------------------------------- fork */
 

@@ -48,10 +48,13 @@
  * running the scheduler on the G's stack (a G could then not migrate until
  * the scheduler returned).
  *
- * Idle Ms.  The first M to find no work and see timers pending (or, in the
- * I/O step, fds being waited on) blocks in netpoll until the earliest timer
- * (sched.lastpoll == 0 while it does); the others sleep on their note in
- * stop_m.  timer_add breaks the poller when it must wake earlier.
+ * Idle Ms.  The first M to find no work and see timers pending or Gs
+ * waiting for fds blocks in netpoll until the earliest timer, or for good
+ * when there is none (sched.lastpoll == 0 while it does); the others sleep
+ * on their note in stop_m.  timer_add breaks the poller when it must wake
+ * earlier.  An M with a P polls without blocking before it steals, and
+ * sysmon polls when nobody has for 10 ms; what a poll readies goes through
+ * injectglist.
  */
 #include <errno.h>
 
@@ -298,6 +301,19 @@ top:
 	}
 
 	*inherit_time = false;
+	/* Ready I/O before stealing: it is this M's to run (Go's findrunnable
+	 * does the same; an M blocked in netpoll makes lastpoll 0). */
+	if (netpoll_anywaiters() && atomic_load(&sched.lastpoll) != 0) {
+		struct g *list = netpoll(0);
+		if (list) {
+			gp = list;
+			injectglist(gp->schedlink);
+			int32_t s = G_WAITING;
+			if (!atomic_compare_exchange_strong(&gp->status, &s, G_RUNNABLE))
+				rt_throw("find_runnable: polled G not waiting");
+			return gp;
+		}
+	}
 	if (mp->spinning ||
 	    2 * atomic_load(&sched.nmspinning) < gomaxprocs - atomic_load(&sched.npidle)) {
 		if (!mp->spinning)
@@ -342,12 +358,15 @@ top:
 	}
 
 	poll_until = timers_earliest();
-	if (poll_until != 0 && atomic_exchange(&sched.lastpoll, 0) != 0) {
-		atomic_store(&sched.polluntil, poll_until);
-		int64_t delay = poll_until - nanotime();
-		if (delay < 0)
-			delay = 0;
-		netpoll(delay);
+	if ((poll_until != 0 || netpoll_anywaiters()) && atomic_exchange(&sched.lastpoll, 0) != 0) {
+		int64_t delay = -1;
+		if (poll_until != 0) {
+			atomic_store(&sched.polluntil, poll_until);
+			delay = poll_until - nanotime();
+			if (delay < 0)
+				delay = 0;
+		}
+		struct g *list = netpoll(delay);
 		atomic_store(&sched.polluntil, 0);
 		atomic_store(&sched.lastpoll, nanotime());
 		lock(&sched.lock);
@@ -355,10 +374,21 @@ top:
 		unlock(&sched.lock);
 		if (pp) {
 			acquire_p(pp);
+			if (list) {
+				gp = list;
+				injectglist(gp->schedlink);
+				int32_t s = G_WAITING;
+				if (!atomic_compare_exchange_strong(&gp->status, &s, G_RUNNABLE))
+					rt_throw("find_runnable: polled G not waiting");
+				if (was_spinning)
+					become_spinning(mp);
+				return gp;
+			}
 			if (was_spinning)
 				become_spinning(mp);
 			goto top;
 		}
+		injectglist(list);
 	} else if (poll_until != 0) {
 		int64_t until = atomic_load(&sched.polluntil);
 		if (until == 0 || until > poll_until)
@@ -499,6 +529,53 @@ void ready(struct g *gp)
 	if (!atomic_compare_exchange_strong(&gp->status, &s, G_RUNNABLE))
 		rt_throw("ready: G not waiting");
 	runq_put_here(gp);
+}
+
+/* Makes the waiting Gs of list (linked through schedlink; netpoll's) runnable.
+ * Without a P they all go to the global queue; with one, as many as there
+ * are idle Ps go there and the rest to the local queue, so a burst of
+ * ready connections fans out over the Ps instead of queuing behind the
+ * poller's P.  Either way an M starts for each idle P that has a G. */
+void injectglist(struct g *list)
+{
+	if (!list)
+		return;
+	int32_t n = 0;
+	struct g *tail = NULL;
+	for (struct g *gp = list; gp; gp = gp->schedlink) {
+		int32_t s = G_WAITING;
+		if (!atomic_compare_exchange_strong(&gp->status, &s, G_RUNNABLE))
+			rt_throw("injectglist: G not waiting");
+		tail = gp;
+		n++;
+	}
+	struct g *me = getg();
+	struct p *pp = (me && me->m) ? me->m->p : NULL;
+	int32_t nglob = n;
+	if (pp) {
+		int32_t idle = atomic_load(&sched.npidle);
+		if (nglob > idle)
+			nglob = idle;
+	}
+	if (nglob > 0) {
+		struct g *head = list, *last = list;
+		for (int32_t i = 1; i < nglob; i++)
+			last = last->schedlink;
+		list = last->schedlink;
+		lock(&sched.lock);
+		globrunq_put_batch(head, nglob == n ? tail : last, nglob);
+		unlock(&sched.lock);
+		for (int32_t i = 0; i < nglob && atomic_load(&sched.npidle) > 0; i++)
+			start_m(NULL, false);
+		if (nglob == n)
+			return;
+	}
+	while (list) {
+		struct g *gp = list;
+		list = gp->schedlink;
+		runq_put(pp, gp, false);
+	}
+	wake_p();
 }
 
 void runq_put_here(struct g *gp)

@@ -22,6 +22,8 @@ static const char *const wait_names[WAIT_NREASONS] = {
 	[WAIT_BARRIER] = "pthread_barrier_wait",
 	[WAIT_SEMAPHORE] = "sem_wait",
 	[WAIT_FUTEX] = "futex",
+	[WAIT_IO] = "IO wait",
+	[WAIT_POLL] = "select",
 };
 
 /* Accumulates output in a stack buffer and writes it in large pieces. */

@@ -2,7 +2,7 @@
  * sysmon.c — the system monitor: one kernel thread without a P that wakes
  * every 20 us, backing off to 10 ms while it finds nothing to do (Go's
  * sysmon loop).  It retakes Ps whose M is stuck in a system call
- * (syscall.c), prints GODEBUG=schedtrace lines, starts an M when a timer is
+ * (syscall.c), polls the network when nobody has for 10 ms, prints GODEBUG=schedtrace lines, starts an M when a timer is
  * overdue and a P is idle (a timer whose P is busy in a long-running G),
  * and returns long-unused cached stacks to the OS.  Preemption and
  * deadlock detection join it in later steps.
@@ -61,6 +61,17 @@ static void *sysmon(void *arg)
 				next_trace += (int64_t)godebug.schedtrace * 1000000;
 				if (next_trace <= now)
 					next_trace = now + (int64_t)godebug.schedtrace * 1000000;
+			}
+		}
+		/* Nobody polled for 10 ms (every M busy running Gs): poll
+		 * here, or readied I/O waits for the next idle M. */
+		int64_t lp = atomic_load(&sched.lastpoll);
+		if (netpoll_anywaiters() && lp != 0 && lp + 10000000 < now &&
+		    atomic_compare_exchange_strong(&sched.lastpoll, &lp, now)) {
+			struct g *list = netpoll(0);
+			if (list) {
+				injectglist(list);
+				worked = true;
 			}
 		}
 		if (retake(now, last) > 0)

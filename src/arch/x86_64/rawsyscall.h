@@ -8,7 +8,7 @@
 #ifndef GOSHIM_ARCH_RAWSYSCALL_H
 #define GOSHIM_ARCH_RAWSYSCALL_H
 
-static inline long rt_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6)
+static inline long rt_rawsyscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6)
 {
 	long ret;
 	register long r10 __asm__("r10") = a4;
@@ -22,6 +22,9 @@ static inline long rt_syscall6(long n, long a1, long a2, long a3, long a4, long 
 }
 
 #define RT_SC_ARG(x) ((long)(x))
+#define rt_syscall6(n, a, b, c, d, e, f)                                            \
+	rt_rawsyscall6((n), RT_SC_ARG(a), RT_SC_ARG(b), RT_SC_ARG(c), RT_SC_ARG(d), \
+		       RT_SC_ARG(e), RT_SC_ARG(f))
 #define rt_syscall0(n) rt_syscall6((n), 0, 0, 0, 0, 0, 0)
 #define rt_syscall1(n, a) rt_syscall6((n), RT_SC_ARG(a), 0, 0, 0, 0, 0)
 #define rt_syscall2(n, a, b) rt_syscall6((n), RT_SC_ARG(a), RT_SC_ARG(b), 0, 0, 0, 0)
@@ -29,5 +32,6 @@ static inline long rt_syscall6(long n, long a1, long a2, long a3, long a4, long 
 	rt_syscall6((n), RT_SC_ARG(a), RT_SC_ARG(b), RT_SC_ARG(c), 0, 0, 0)
 #define rt_syscall4(n, a, b, c, d) \
 	rt_syscall6((n), RT_SC_ARG(a), RT_SC_ARG(b), RT_SC_ARG(c), RT_SC_ARG(d), 0, 0)
+#define rt_syscall5(n, a, b, c, d, e) rt_syscall6((n), a, b, c, d, e, 0)
 
 #endif
