@@ -5,17 +5,23 @@ libgoshim_la_SOURCES = \
 	shim/attr.c \
 	shim/attr.h \
 	shim/barrier.c \
+	shim/blocking.c \
 	shim/c11.c \
 	shim/cleanup.c \
 	shim/cond.c \
+	shim/fd.c \
 	shim/futex.c \
+	shim/io.c \
+	shim/io.h \
 	shim/key.c \
 	shim/mutex.c \
 	shim/once.c \
+	shim/poll.c \
 	shim/rwlock.c \
 	shim/sem.c \
 	shim/shim.h \
 	shim/sleep.c \
+	shim/socket.c \
 	shim/spin.c \
 	shim/sync.c \
 	shim/sync.h \

@@ -7,7 +7,14 @@
 #ifndef GOSHIM_LIBC_REAL_H
 #define GOSHIM_LIBC_REAL_H
 
+#include <mqueue.h>
+#include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <semaphore.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,6 +86,43 @@ struct libc_real {
 	void (*pthread_register_cancel_defer)(__pthread_unwind_buf_t *);
 	void (*pthread_unregister_cancel_restore)(__pthread_unwind_buf_t *);
 	void (*pthread_unwind_next)(__pthread_unwind_buf_t *) __attribute__((noreturn));
+	/* Calls that may block the kernel thread (shim/blocking.c, fd.c). */
+	int (*open)(const char *, int, ...);
+	int (*openat)(int, const char *, int, ...);
+	int (*creat)(const char *, mode_t);
+	int (*open_2)(const char *, int);
+	int (*openat_2)(int, const char *, int);
+	int (*fcntl)(int, int, ...);
+	int (*fsync)(int);
+	int (*fdatasync)(int);
+	int (*sync_file_range)(int, off_t, off_t, unsigned int);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*splice)(int, off_t *, int, off_t *, size_t, unsigned int);
+	int (*flock)(int, int);
+	int (*lockf)(int, int, off_t);
+	pid_t (*wait)(int *);
+	pid_t (*waitpid)(pid_t, int *, int);
+	pid_t (*wait3)(int *, int, struct rusage *);
+	pid_t (*wait4)(pid_t, int *, int, struct rusage *);
+	int (*waitid)(idtype_t, id_t, siginfo_t *, int);
+	int (*system)(const char *);
+	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+	struct hostent *(*gethostbyname)(const char *);
+	int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t, struct hostent **, int *);
+	int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
+	int (*sigwait)(const sigset_t *, int *);
+	int (*sigwaitinfo)(const sigset_t *, siginfo_t *);
+	int (*sigtimedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
+	int (*sigsuspend)(const sigset_t *);
+	int (*pause)(void);
+	ssize_t (*msgrcv)(int, void *, size_t, long, int);
+	int (*msgsnd)(int, const void *, size_t, int);
+	int (*semop)(int, struct sembuf *, size_t);
+	int (*semtimedop)(int, struct sembuf *, size_t, const struct timespec *);
+	ssize_t (*mq_receive)(mqd_t, char *, size_t, unsigned int *);
+	int (*mq_send)(mqd_t, const char *, size_t, unsigned int);
+	ssize_t (*mq_timedreceive)(mqd_t, char *, size_t, unsigned int *, const struct timespec *);
+	int (*mq_timedsend)(mqd_t, const char *, size_t, unsigned int, const struct timespec *);
 };
 
 extern struct libc_real real RT_HIDDEN;

@@ -177,12 +177,30 @@ tests_programs_cxx_sync_SOURCES = tests/programs/cxx_sync.cc
 tests_programs_cxx_sync_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
 tests_programs_cxx_sync_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/echo_tcp
+tests_programs_echo_tcp_SOURCES = tests/programs/echo_tcp.c tests/programs/echo.h
+tests_programs_echo_tcp_CFLAGS = $(tests_programs_cflags)
+tests_programs_echo_tcp_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/echo_unix
+tests_programs_echo_unix_SOURCES = tests/programs/echo_unix.c tests/programs/echo.h
+tests_programs_echo_unix_CFLAGS = $(tests_programs_cflags)
+tests_programs_echo_unix_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/echo_pipe
+tests_programs_echo_pipe_SOURCES = tests/programs/echo_pipe.c tests/programs/echo.h
+tests_programs_echo_pipe_CFLAGS = $(tests_programs_cflags)
+tests_programs_echo_pipe_LDFLAGS = $(tests_programs_ldflags)
+
 tests_programs_ptests = \
 	tests/programs/attr.ptest \
 	tests/programs/cond_semantics.ptest \
 	tests/programs/create_join_batches.ptest \
 	tests/programs/cxx_sync.ptest \
 	tests/programs/deep_recursion.ptest \
+	tests/programs/echo_pipe.ptest \
+	tests/programs/echo_tcp.ptest \
+	tests/programs/echo_unix.ptest \
 	tests/programs/exit_from_main.ptest \
 	tests/programs/futex.ptest \
 	tests/programs/join_errors.ptest \

@@ -1,0 +1,249 @@
+/*
+ * blocking.c — calls that really block in the kernel, or in glibc code
+ * goshim cannot see into: opens (a FIFO's open waits for its peer), file
+ * syncs, sendfile and splice, file locks, waits for children, system,
+ * name resolution, signal waits, SysV and POSIX message queues and SysV
+ * semaphores.  Each is glibc's own call, made with the P handed off
+ * (HANDOFF, io.h): at once for the calls that wait for something outside
+ * the process (a child, a signal, a lock another process holds), else
+ * left behind for sysmon to retake when the call lasts.  The non-blocking
+ * forms (WNOHANG, LOCK_NB, IPC_NOWAIT) go straight to glibc.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/file.h>
+#include <sys/msg.h>
+
+#include "io.h"
+
+/* open's mode argument exists only when the flags create a file. */
+#define OPEN_MODE(flags, last)						\
+	({								\
+		mode_t m_ = 0;						\
+		if (((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE) { \
+			va_list ap_;					\
+			va_start(ap_, last);				\
+			m_ = va_arg(ap_, mode_t);			\
+			va_end(ap_);					\
+		}							\
+		m_;							\
+	})
+
+SHIM_EXPORT int open(const char *path, int flags, ...)
+{
+	mode_t mode = OPEN_MODE(flags, flags);
+	return HANDOFF(false, real.open(path, flags, mode));
+}
+
+SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = OPEN_MODE(flags, flags);
+	return HANDOFF(false, real.openat(dirfd, path, flags, mode));
+}
+
+SHIM_EXPORT int creat(const char *path, mode_t mode)
+{
+	return HANDOFF(false, real.creat(path, mode));
+}
+
+SHIM_EXPORT int __open_2(const char *path, int flags)
+{
+	return HANDOFF(false, real.open_2(path, flags));
+}
+
+SHIM_EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	return HANDOFF(false, real.openat_2(dirfd, path, flags));
+}
+
+SHIM_EXPORT int open64(const char *path, int flags, ...) SHIM_ALIAS(open);
+SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...) SHIM_ALIAS(openat);
+SHIM_EXPORT int creat64(const char *path, mode_t mode) SHIM_ALIAS(creat);
+SHIM_EXPORT int __open64_2(const char *path, int flags) SHIM_ALIAS(__open_2);
+SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags) SHIM_ALIAS(__openat_2);
+
+SHIM_EXPORT int fsync(int fd)
+{
+	return HANDOFF(false, real.fsync(fd));
+}
+
+SHIM_EXPORT int fdatasync(int fd)
+{
+	return HANDOFF(false, real.fdatasync(fd));
+}
+
+SHIM_EXPORT int sync_file_range(int fd, off_t off, off_t n, unsigned int flags)
+{
+	return HANDOFF(false, real.sync_file_range(fd, off, n, flags));
+}
+
+SHIM_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
+{
+	return HANDOFF(false, real.sendfile(out, in, off, n));
+}
+
+SHIM_EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t n) SHIM_ALIAS(sendfile);
+
+SHIM_EXPORT ssize_t splice(int in, off_t *inoff, int out, off_t *outoff, size_t n,
+			   unsigned int flags)
+{
+	return HANDOFF(false, real.splice(in, inoff, out, outoff, n, flags));
+}
+
+/* ---------------------------------------------------------------- file locks */
+
+SHIM_EXPORT int flock(int fd, int op)
+{
+	if (op & LOCK_NB)
+		return real.flock(fd, op);
+	return HANDOFF(true, real.flock(fd, op));
+}
+
+SHIM_EXPORT int lockf(int fd, int cmd, off_t len)
+{
+	if (cmd != F_LOCK)
+		return real.lockf(fd, cmd, len);
+	return HANDOFF(true, real.lockf(fd, cmd, len));
+}
+
+SHIM_EXPORT int lockf64(int fd, int cmd, off_t len) SHIM_ALIAS(lockf);
+
+/* ---------------------------------------------------------------- children */
+
+SHIM_EXPORT pid_t wait(int *status)
+{
+	return HANDOFF(true, real.wait(status));
+}
+
+SHIM_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+	if (options & WNOHANG)
+		return real.waitpid(pid, status, options);
+	return HANDOFF(true, real.waitpid(pid, status, options));
+}
+
+SHIM_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	if (options & WNOHANG)
+		return real.wait3(status, options, ru);
+	return HANDOFF(true, real.wait3(status, options, ru));
+}
+
+SHIM_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	if (options & WNOHANG)
+		return real.wait4(pid, status, options, ru);
+	return HANDOFF(true, real.wait4(pid, status, options, ru));
+}
+
+SHIM_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	if (options & WNOHANG)
+		return real.waitid(idtype, id, info, options);
+	return HANDOFF(true, real.waitid(idtype, id, info, options));
+}
+
+SHIM_EXPORT int system(const char *cmd)
+{
+	return HANDOFF(true, real.system(cmd));
+}
+
+/* ---------------------------------------------------------------- names */
+
+SHIM_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+			    struct addrinfo **res)
+{
+	return HANDOFF(false, real.getaddrinfo(node, service, hints, res));
+}
+
+SHIM_EXPORT struct hostent *gethostbyname(const char *name)
+{
+	return HANDOFF(false, real.gethostbyname(name));
+}
+
+SHIM_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
+				struct hostent **result, int *h_errnop)
+{
+	return HANDOFF(false, real.gethostbyname_r(name, ret, buf, buflen, result, h_errnop));
+}
+
+SHIM_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
+			    socklen_t hostlen, char *serv, socklen_t servlen, int flags)
+{
+	return HANDOFF(false, real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags));
+}
+
+/* ---------------------------------------------------------------- signals */
+
+SHIM_EXPORT int sigwait(const sigset_t *set, int *sig)
+{
+	return HANDOFF(true, real.sigwait(set, sig));
+}
+
+SHIM_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+	return HANDOFF(true, real.sigwaitinfo(set, info));
+}
+
+SHIM_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+	return HANDOFF(true, real.sigtimedwait(set, info, ts));
+}
+
+SHIM_EXPORT int sigsuspend(const sigset_t *mask)
+{
+	return HANDOFF(true, real.sigsuspend(mask));
+}
+
+SHIM_EXPORT int pause(void)
+{
+	return HANDOFF(true, real.pause());
+}
+
+/* ---------------------------------------------------------------- IPC */
+
+SHIM_EXPORT ssize_t msgrcv(int id, void *msg, size_t n, long type, int flags)
+{
+	if (flags & IPC_NOWAIT)
+		return real.msgrcv(id, msg, n, type, flags);
+	return HANDOFF(true, real.msgrcv(id, msg, n, type, flags));
+}
+
+SHIM_EXPORT int msgsnd(int id, const void *msg, size_t n, int flags)
+{
+	if (flags & IPC_NOWAIT)
+		return real.msgsnd(id, msg, n, flags);
+	return HANDOFF(false, real.msgsnd(id, msg, n, flags));
+}
+
+SHIM_EXPORT int semop(int id, struct sembuf *ops, size_t n)
+{
+	return HANDOFF(false, real.semop(id, ops, n));
+}
+
+SHIM_EXPORT int semtimedop(int id, struct sembuf *ops, size_t n, const struct timespec *ts)
+{
+	return HANDOFF(false, real.semtimedop(id, ops, n, ts));
+}
+
+SHIM_EXPORT ssize_t mq_receive(mqd_t q, char *msg, size_t n, unsigned int *prio)
+{
+	return HANDOFF(true, real.mq_receive(q, msg, n, prio));
+}
+
+SHIM_EXPORT int mq_send(mqd_t q, const char *msg, size_t n, unsigned int prio)
+{
+	return HANDOFF(false, real.mq_send(q, msg, n, prio));
+}
+
+SHIM_EXPORT ssize_t mq_timedreceive(mqd_t q, char *msg, size_t n, unsigned int *prio,
+				    const struct timespec *ts)
+{
+	return HANDOFF(true, real.mq_timedreceive(q, msg, n, prio, ts));
+}
+
+SHIM_EXPORT int mq_timedsend(mqd_t q, const char *msg, size_t n, unsigned int prio,
+			     const struct timespec *ts)
+{
+	return HANDOFF(false, real.mq_timedsend(q, msg, n, prio, ts));
+}

@@ -1,0 +1,98 @@
+/*
+ * io.h — the blocking-I/O engine the fd shims share (io.c): make the
+ * program's call without blocking the M, wait in netpoll when the kernel
+ * says it would block, retry; hand the P off for what cannot be polled.
+ */
+#ifndef GOSHIM_IO_H
+#define GOSHIM_IO_H
+
+#include <stdbool.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "shim.h"
+
+/* The calling G when its call may wait on netpoll or hand its P off: NULL
+ * for foreign threads and g0, and inside a call that has handed the P off
+ * already (getaddrinfo's NSS modules calling the exported read), where
+ * the call is simply made. */
+static inline struct g *io_g(void)
+{
+	struct g *gp = shim_g();
+	return gp && gp->m->p ? gp : NULL;
+}
+
+/* Evaluates expr, a call that may block the kernel thread, with the P
+ * handed off meanwhile (at once when known_long); errno is expr's. */
+#define HANDOFF(known_long, expr)					\
+	({								\
+		bool handoff_ = io_g() != NULL;				\
+		if (handoff_) {						\
+			if (known_long)					\
+				entersyscallblock();			\
+			else						\
+				entersyscall();				\
+		}							\
+		__typeof__(expr) r_ = (expr);				\
+		if (handoff_) {						\
+			int errno_ = errno;				\
+			exitsyscall();					\
+			errno = errno_;					\
+		}							\
+		r_;							\
+	})
+
+/* One attempt of the program's call.  nowait: the attempt must not block
+ * (MSG_DONTWAIT, RWF_NOWAIT) and returns -EAGAIN when it would, or
+ * -EOPNOTSUPP when the call has no non-blocking form for this fd.
+ * !nowait: the call itself, which may block (io_call hands the P off
+ * around it).  Returns the raw kernel result (-errno on failure). */
+typedef long (*io_try_fn)(void *arg, bool nowait);
+
+/* Makes the call of try on fd as the program's blocking or non-blocking
+ * fd would have it: retries after fd is ready for events (EPOLLIN,
+ * EPOLLOUT), until the SO_RCVTIMEO or SO_SNDTIMEO named by timeo_opt (0:
+ * none) expires.  Returns the raw result. */
+long io_call(int fd, uint32_t events, int timeo_opt, io_try_fn try, void *arg);
+
+/* A read or write of a vector: readv/writev, or recvmsg/sendmsg with
+ * flags when sock. */
+struct iovop {
+	int fd;
+	struct msghdr *msg;  /* the program's: the first call fills its name,
+				control data and flags */
+	int flags;
+	bool sock;
+	bool write;
+	bool nowait;         /* the last attempt was the non-blocking form */
+};
+
+/* Makes op's call; with all, a blocking one does all of the vector or
+ * fails (a write on a stream or pipe, MSG_WAITALL on a stream). */
+long io_rw(struct iovop *op, bool all);
+
+/* The call, with the P handed off while it may block (entersyscall). */
+long io_blocking(io_try_fn try, void *arg);
+
+/* Whether fd is ready for events now, or in error (the call reports it). */
+bool io_ready_now(int fd, uint32_t events);
+
+/* Whether the program set O_NONBLOCK on fd (false for a bad fd). */
+bool io_nonblocking(int fd);
+
+/* The raw kernel result as libc returns it: -1 with errno, or r. */
+static inline long io_ret(long r)
+{
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+/* Monotonic deadline of timeo_opt on fd (SO_RCVTIMEO, SO_SNDTIMEO): -1
+ * when none is set or fd is no socket. */
+int64_t io_sock_deadline(int fd, int timeo_opt);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * socket.c — the socket calls that wait: recv, recvfrom, recvmsg,
+ * recvmmsg, send, sendto, sendmsg, sendmmsg, accept, accept4, connect.
+ *
+ * Receives and sends go through io_rw (io.c) as recvmsg and sendmsg, the
+ * one call each of them is in the kernel, with MSG_DONTWAIT for the
+ * attempt; the program's own MSG_DONTWAIT gets the kernel's answer
+ * directly.  accept has no non-blocking form besides the listening
+ * socket's O_NONBLOCK, which goshim does not touch: the G waits until the
+ * socket is readable and accepts with the P handed off (a peer thread may
+ * take the connection first; the M then blocks like the native thread,
+ * its P working elsewhere).  connect is made non-blocking for the call
+ * itself (see connect).
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "io.h"
+
+static long sock_rw(int fd, struct msghdr *m, int flags, bool write)
+{
+	if (!io_g() || (flags & MSG_DONTWAIT))
+		return rt_syscall3(write ? SYS_sendmsg : SYS_recvmsg, fd, m, flags);
+	struct iovop op = { fd, m, flags, true, write, false };
+	return io_rw(&op, write || (flags & MSG_WAITALL));
+}
+
+SHIM_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
+			     socklen_t *alen)
+{
+	struct iovec iov = { buf, n };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (addr && alen) {
+		m.msg_name = addr;
+		m.msg_namelen = *alen;
+	}
+	long r = sock_rw(fd, &m, flags, false);
+	if (r >= 0 && addr && alen)
+		*alen = m.msg_namelen;
+	return io_ret(r);
+}
+
+SHIM_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	return recvfrom(fd, buf, n, flags, NULL, NULL);
+}
+
+SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
+{
+	return io_ret(sock_rw(fd, m, flags, false));
+}
+
+SHIM_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
+			   const struct sockaddr *addr, socklen_t alen)
+{
+	struct iovec iov = { (void *)buf, n };
+	struct msghdr m = { .msg_name = (void *)addr, .msg_namelen = alen,
+			    .msg_iov = &iov, .msg_iovlen = 1 };
+	return io_ret(sock_rw(fd, &m, flags, true));
+}
+
+SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	return sendto(fd, buf, n, flags, NULL, 0);
+}
+
+SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	return io_ret(sock_rw(fd, (struct msghdr *)m, flags, true));
+}
+
+extern void __chk_fail(void) __attribute__((noreturn));
+
+SHIM_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	if (n > buflen)
+		__chk_fail();
+	return recv(fd, buf, n, flags);
+}
+
+SHIM_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+				   struct sockaddr *addr, socklen_t *alen)
+{
+	if (n > buflen)
+		__chk_fail();
+	return recvfrom(fd, buf, n, flags, addr, alen);
+}
+
+/* A blocking recvmmsg waits for vlen messages (the first only, with
+ * MSG_WAITFORONE); its timeout is looked at only once a message has come,
+ * as the kernel does. */
+SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+			 struct timespec *timeout)
+{
+	if (!io_g() || (flags & MSG_DONTWAIT))
+		return (int)io_ret(rt_syscall5(SYS_recvmmsg, fd, vec, vlen, flags, timeout));
+	int64_t deadline = -1, sodeadline = 0;
+	if (timeout) {
+		if (!shim_timespec_valid(timeout) || timeout->tv_sec < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		deadline = nanotime() + timeout->tv_sec * 1000000000LL + timeout->tv_nsec;
+	}
+	unsigned int got = 0;
+	for (;;) {
+		long r = rt_syscall5(SYS_recvmmsg, fd, vec + got, vlen - got, flags | MSG_DONTWAIT,
+				     NULL);
+		if (r > 0) {
+			got += (unsigned int)r;
+			if (got == vlen || (flags & MSG_WAITFORONE) ||
+			    (deadline >= 0 && nanotime() >= deadline))
+				return (int)got;
+			continue;
+		}
+		if (r != -EAGAIN || io_nonblocking(fd))
+			return got ? (int)got : (int)io_ret(r);
+		if (sodeadline == 0)
+			sodeadline = io_sock_deadline(fd, SO_RCVTIMEO);
+		int64_t until = sodeadline;
+		if (got && deadline >= 0 && (until < 0 || deadline < until))
+			until = deadline;
+		struct pollnode n = { .fd = fd, .events = EPOLLIN | EPOLLRDHUP };
+		int e = netpoll_wait(&n, 1, until, WAIT_IO);
+		if (e == -ETIMEDOUT)
+			return got ? (int)got : (int)io_ret(-EAGAIN);
+		if (e < 0)
+			return got ? (int)got : (int)io_ret(e);
+	}
+}
+
+/* A blocking sendmmsg sends each message whole, one after the other. */
+SHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	if (!io_g() || (flags & MSG_DONTWAIT))
+		return (int)io_ret(rt_syscall4(SYS_sendmmsg, fd, vec, vlen, flags));
+	if (vlen > IOV_MAX)
+		vlen = IOV_MAX;
+	unsigned int i;
+	for (i = 0; i < vlen; i++) {
+		long r = sock_rw(fd, &vec[i].msg_hdr, flags, true);
+		if (r < 0)
+			return i ? (int)i : (int)io_ret(r);
+		vec[i].msg_len = (unsigned int)r;
+	}
+	return (int)i;
+}
+
+/* ---------------------------------------------------------------- accept, connect */
+
+struct acceptcall {
+	int fd;
+	struct sockaddr *addr;
+	socklen_t *alen;
+	int flags;
+};
+
+static long accept_try(void *arg, bool nowait)
+{
+	struct acceptcall *a = arg;
+	if (nowait)
+		return -EOPNOTSUPP;
+	return rt_syscall4(SYS_accept4, a->fd, a->addr, a->alen, a->flags);
+}
+
+SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
+{
+	struct acceptcall a = { fd, addr, alen, flags };
+	if (!io_g())
+		return (int)io_ret(accept_try(&a, false));
+	return (int)io_ret(io_call(fd, EPOLLIN, SO_RCVTIMEO, accept_try, &a));
+}
+
+SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *alen)
+{
+	return accept4(fd, addr, alen, 0);
+}
+
+struct connectcall {
+	int fd;
+	const struct sockaddr *addr;
+	socklen_t alen;
+};
+
+static long connect_try(void *arg, bool nowait)
+{
+	(void)nowait;
+	struct connectcall *c = arg;
+	return rt_syscall3(SYS_connect, c->fd, c->addr, c->alen);
+}
+
+/* A blocking connect: O_NONBLOCK is set on the socket for the connect
+ * call alone (a socket being connected is the connecting thread's; the
+ * flag is back before any other call of the program can see it), then
+ * the G waits until the socket is writable and takes the result from
+ * SO_ERROR.  SO_SNDTIMEO bounds the wait as it bounds the kernel's
+ * (EINPROGRESS).  A Unix socket whose listener's backlog is full answers
+ * EAGAIN instead of waiting: that connect is made blocking, with the P
+ * handed off. */
+SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t alen)
+{
+	struct connectcall c = { fd, addr, alen };
+	long fl = rt_syscall2(SYS_fcntl, fd, F_GETFL);
+	if (!io_g() || fl < 0 || (fl & O_NONBLOCK))
+		return (int)io_ret(connect_try(&c, false));
+	if (rt_syscall3(SYS_fcntl, fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return (int)io_ret(io_blocking(connect_try, &c));
+	long r = connect_try(&c, true);
+	rt_syscall3(SYS_fcntl, fd, F_SETFL, fl);
+	if (r == -EAGAIN)
+		return (int)io_ret(io_blocking(connect_try, &c));
+	if (r != -EINPROGRESS)
+		return (int)io_ret(r);
+	int64_t deadline = io_sock_deadline(fd, SO_SNDTIMEO);
+	for (;;) {
+		struct pollnode n = { .fd = fd, .events = EPOLLOUT };
+		int e = netpoll_wait(&n, 1, deadline, WAIT_IO);
+		if (e == -ETIMEDOUT)
+			return (int)io_ret(-EINPROGRESS);
+		if (e < 0 && e != -ENOMEM)
+			return (int)io_ret(e);
+		if (io_ready_now(fd, EPOLLOUT))
+			break;
+	}
+	int err = 0;
+	socklen_t len = sizeof err;
+	r = rt_syscall5(SYS_getsockopt, fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (r < 0)
+		return (int)io_ret(r);
+	return (int)io_ret(-err);
+}
