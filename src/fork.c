@@ -63,7 +63,7 @@ static void fork_child(void)
 	atomic_store(&sched.runqsize, 0);
 	sched.pidle = NULL;
 	atomic_store(&sched.npidle, 0);
-	for (int32_t i = 0; i < gomaxprocs; i++) {
+	for (int32_t i = 0; i < nallp; i++) {
 		struct p *pp = allp[i];
 		atomic_store(&pp->runqhead, 0);
 		atomic_store(&pp->runqtail, 0);
@@ -76,6 +76,7 @@ static void fork_child(void)
 			atomic_store(&pp->status, P_IDLE);
 		}
 	}
+	spare_fork_child(mine);
 	for (int32_t i = gomaxprocs - 1; i >= 0; i--)
 		if (allp[i] != mine)
 			pidle_put(allp[i]);

@@ -3,6 +3,7 @@
 noinst_LTLIBRARIES += src/libruntime.la
 src_libruntime_la_SOURCES = \
 	src/arch/x86_64/switch.S \
+	src/blocked.c \
 	src/env.c \
 	src/fork.c \
 	src/libc_real.c \

@@ -539,13 +539,15 @@ static int init_once(void)
 	if (netpoll_init() != 0)
 		rt_throw("rt_init: cannot create the netpoller");
 
-	allp = rt_alloc(sizeof(struct p *) * (size_t)gomaxprocs);
-	for (int32_t i = 0; i < gomaxprocs; i++) {
+	nallp = 2 * gomaxprocs;
+	allp = rt_alloc(sizeof(struct p *) * (size_t)nallp);
+	for (int32_t i = 0; i < nallp; i++) {
 		struct p *pp = rt_alloc(sizeof *pp);
 		pp->id = i;
 		pp->timers_lock.rank = RANK_TIMERS;
 		allp[i] = pp;
 	}
+	spare_init();
 	struct m *m0 = allocm();
 	m0->tid = (int)rt_syscall0(SYS_gettid);
 	tls_setup_g0(m0->g0);

@@ -245,6 +245,7 @@ struct g {
 	struct stack stack;             /* immutable while alive */
 	_Atomic int32_t status;         /* enum gstatus */
 	struct m *m;                    /* M running it; owner */
+	struct m *lockedm;              /* the M it must resume on (exitsyscall0) */
 	struct g *schedlink;            /* run queue / free list link */
 	uint64_t goid;                  /* immutable while alive */
 	int32_t ownerid;                /* mutex owner id: slot + 1; immutable */
@@ -290,6 +291,7 @@ enum pstatus {
 	P_IDLE,
 	P_RUNNING,
 	P_SYSCALL,
+	P_SPARE,        /* a spare P not lent out (blocked.c) */
 };
 
 struct p {
@@ -300,6 +302,9 @@ struct p {
 	uint32_t schedtick;             /* owner; read racily by sysmon */
 	_Atomic uint32_t nswitch;       /* every switch to a G; owner writes */
 	_Atomic uint32_t syscalltick;   /* system calls entered; owner writes, sysmon reads */
+	bool spare;                     /* lent while an M blocks unseen; immutable */
+	_Atomic bool retire;            /* spare: back to the pool at the next switch */
+	struct p *lent;                 /* the spare lent for this P; sysmon */
 
 	/* Local run queue: lock-free, single producer (owner), many consumers
 	 * (owner and stealers), as in Go. */
@@ -378,6 +383,9 @@ struct schedt {
 extern struct schedt sched RT_HIDDEN;
 extern struct p **allp RT_HIDDEN;
 extern int32_t gomaxprocs RT_HIDDEN;
+/* allp's length: gomaxprocs Ps, then one spare for each (blocked.c).
+ * Loops that look for work or timers go over all of them. */
+extern int32_t nallp RT_HIDDEN;
 extern _Atomic(struct m *) allm RT_HIDDEN;
 extern _Atomic int32_t mcount RT_HIDDEN;
 
@@ -506,12 +514,28 @@ void stop_m(struct m *mp);
 void entersyscall(void);
 void entersyscallblock(void);
 void exitsyscall(void);
+/* exitsyscall for a G whose call made it own something the kernel ties to
+ * its kernel thread (a PI futex, a process-shared robust mutex): it
+ * resumes on the same M even when it must wait for a P, keeping its tid,
+ * at the price of an M for each G that waits so. */
+void exitsyscall_keepm(void);
 /* sysmon's record of a P in a system call. */
 struct retake_state {
 	uint32_t syscalltick;
 	int64_t syscallwhen;
 };
 int retake(int64_t now, struct retake_state *last);
+
+/* Ms that block in the kernel where goshim cannot see (blocked.c). */
+struct blocked_state {
+	uint32_t ticks;         /* the P's switches and system calls */
+	int64_t since;          /* when ticks last moved */
+	int64_t checked;        /* when /proc was last read */
+};
+void spare_init(void);
+int lend_spares(int64_t now, struct blocked_state *last);
+void spare_retire(struct m *mp);
+void spare_fork_child(struct p *mine);
 /* Makes the robust mutexes an exiting G holds owner-dead: set by the shim
  * (shim/mutex.c) before it puts a mutex on any G's robust_list. */
 extern void (*robust_exit)(struct g *gp) RT_HIDDEN;

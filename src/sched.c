@@ -77,6 +77,10 @@ static inline uint32_t fastrand(struct m *mp)
 void pidle_put(struct p *pp)
 {
 	rt_assert(runq_empty(pp), "pidle_put: P has work");
+	if (pp->spare && atomic_load(&pp->retire)) {
+		atomic_store(&pp->status, P_SPARE);  /* retired while it ran */
+		return;
+	}
 	pp->link = sched.pidle;
 	sched.pidle = pp;
 	atomic_fetch_add(&sched.npidle, 1);
@@ -225,9 +229,9 @@ static struct g *steal_work(struct m *mp, int64_t *now, int64_t *poll_until, boo
 	*new_work = false;
 	for (int i = 0; i < STEAL_TRIES; i++) {
 		bool last = i == STEAL_TRIES - 1;
-		uint32_t start = fastrand(mp) % (uint32_t)gomaxprocs;
-		for (int32_t j = 0; j < gomaxprocs; j++) {
-			struct p *p2 = allp[(start + (uint32_t)j) % (uint32_t)gomaxprocs];
+		uint32_t start = fastrand(mp) % (uint32_t)nallp;
+		for (int32_t j = 0; j < nallp; j++) {
+			struct p *p2 = allp[(start + (uint32_t)j) % (uint32_t)nallp];
 			if (p2 == pp)
 				continue;
 			if (last) {
@@ -243,7 +247,8 @@ static struct g *steal_work(struct m *mp, int64_t *now, int64_t *poll_until, boo
 					*new_work = true;
 				}
 			}
-			if (atomic_load_explicit(&p2->status, memory_order_relaxed) == P_IDLE)
+			int32_t s = atomic_load_explicit(&p2->status, memory_order_relaxed);
+			if (s == P_IDLE || s == P_SPARE)
 				continue;
 			struct g *gp = runq_steal(pp, p2, last);
 			if (gp)
@@ -257,7 +262,7 @@ static struct g *steal_work(struct m *mp, int64_t *now, int64_t *poll_until, boo
 static int64_t timers_earliest(void)
 {
 	int64_t min = 0;
-	for (int32_t i = 0; i < gomaxprocs; i++) {
+	for (int32_t i = 0; i < nallp; i++) {
 		int64_t w = timers_next(allp[i]);
 		if (w && (min == 0 || w < min))
 			min = w;
@@ -275,6 +280,11 @@ static struct g *find_runnable(struct m *mp, bool *inherit_time)
 
 top:
 	pp = mp->p;
+	if (unlikely(atomic_load_explicit(&pp->retire, memory_order_relaxed))) {
+		spare_retire(mp);
+		stop_m(mp);
+		goto top;
+	}
 	now = 0;
 	poll_until = timers_check(pp, &now, NULL);
 
@@ -342,7 +352,7 @@ top:
 		/* Full barrier (the hand-shake): decrement, then re-check. */
 		int32_t n = atomic_fetch_sub(&sched.nmspinning, 1) - 1;
 		rt_assert(n >= 0, "find_runnable: negative nmspinning");
-		for (int32_t i = 0; i < gomaxprocs; i++) {
+		for (int32_t i = 0; i < nallp; i++) {
 			if (runq_empty(allp[i]))
 				continue;
 			lock(&sched.lock);
@@ -433,12 +443,30 @@ static inline void switch_to(struct m *mp, struct ctx *save, struct g *gp, bool 
 		rt_ctx_switch(save, &gp->ctx);
 }
 
+/* gp must resume on the M it waits on (exitsyscall0): that M gets gp,
+ * as runnext, with this M's P, and this M goes idle (Go's startlockedm). */
+static void handoff_locked(struct m *mp, struct g *gp)
+{
+	struct m *m2 = gp->lockedm;
+	gp->lockedm = NULL;
+	if (mp->spinning)
+		reset_spinning(mp);
+	runq_put(mp->p, gp, true);
+	m2->nextp = release_p();
+	note_wakeup(&m2->park);
+	stop_m(mp);
+}
+
 void sched_loop(struct m *mp)
 {
 	for (;;) {
 		finish_switch(mp);
 		bool inherit_time;
 		struct g *gp = find_runnable(mp, &inherit_time);
+		if (unlikely(gp->lockedm && gp->lockedm != mp)) {
+			handoff_locked(mp, gp);
+			continue;
+		}
 		if (mp->spinning)
 			reset_spinning(mp);
 		switch_to(mp, &mp->g0->ctx, gp, inherit_time);
@@ -456,6 +484,8 @@ static void g0_main(void *mp)
  * periodic look or has timers due (find_runnable handles both). */
 static struct g *next_local(struct p *pp, bool *inherit_time)
 {
+	if (unlikely(atomic_load_explicit(&pp->retire, memory_order_relaxed)))
+		return NULL; /* a retired spare: find_runnable gives it back */
 	if (pp->schedtick % SCHED_GLOBAL_EVERY == 0 &&
 	    atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0)
 		return NULL; /* find_runnable's fairness look, same test */
@@ -477,6 +507,10 @@ void mcall(void (*fn)(struct g *gp, void *arg), void *arg)
 	bool inherit_time;
 	/* Without a P (exitsyscall found none) there is nothing local. */
 	struct g *next = mp->p ? next_local(mp->p, &inherit_time) : NULL;
+	if (unlikely(next && next->lockedm)) {
+		runq_put(mp->p, next, true);  /* for sched_loop's handoff_locked */
+		next = NULL;
+	}
 	if (next) {
 		switch_to(mp, &gp->ctx, next, inherit_time);
 	} else {

@@ -89,7 +89,7 @@ void entersyscallblock(void)
 int retake(int64_t now, struct retake_state *last)
 {
 	int n = 0;
-	for (int32_t i = 0; i < gomaxprocs; i++) {
+	for (int32_t i = 0; i < nallp; i++) {
 		struct p *pp = allp[i];
 		struct retake_state *r = &last[i];
 		if (atomic_load_explicit(&pp->status, memory_order_acquire) != P_SYSCALL)
@@ -117,15 +117,19 @@ int retake(int64_t now, struct retake_state *last)
 }
 
 /* On g0 of an M that came back from a system call and found no P. */
-static void exitsyscall0(struct g *gp, void *arg)
+static void exitsyscall0(struct g *gp, void *keepm)
 {
-	(void)arg;
 	struct m *mp = getg()->m;
 	lock(&sched.lock);
 	struct p *pp = pidle_get();
 	atomic_store(&gp->status, G_RUNNABLE);
-	if (!pp)
+	if (!pp) {
+		/* With keepm, gp resumes on this M: whoever picks gp hands
+		 * its P over (handoff_locked). */
+		if (keepm)
+			gp->lockedm = mp;
 		globrunq_put(gp);
+	}
 	unlock(&sched.lock);
 	if (pp) {
 		/* Got one after all: gp runs next, here. */
@@ -133,10 +137,19 @@ static void exitsyscall0(struct g *gp, void *arg)
 		runq_put(pp, gp, true);
 		return;
 	}
-	stop_m(mp);
+	if (!keepm) {
+		stop_m(mp);
+		return;
+	}
+	/* Not on the idle list: only gp's picker wakes this M. */
+	note_sleep(&mp->park);
+	note_clear(&mp->park);
+	pp = mp->nextp;
+	mp->nextp = NULL;
+	acquire_p(pp);  /* gp is its runnext */
 }
 
-void exitsyscall(void)
+static void exitsyscall_(bool keepm)
 {
 	struct g *gp = getg_user();
 	struct m *mp = gp->m;
@@ -160,5 +173,15 @@ void exitsyscall(void)
 		return;
 	}
 	/* No P: give up the M (mcall goes to g0 when the M has no P). */
-	mcall(exitsyscall0, NULL);
+	mcall(exitsyscall0, keepm ? mp : NULL);
+}
+
+void exitsyscall(void)
+{
+	exitsyscall_(false);
+}
+
+void exitsyscall_keepm(void)
+{
+	exitsyscall_(true);
 }

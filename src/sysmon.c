@@ -2,10 +2,12 @@
  * sysmon.c — the system monitor: one kernel thread without a P that wakes
  * every 20 us, backing off to 10 ms while it finds nothing to do (Go's
  * sysmon loop).  It retakes Ps whose M is stuck in a system call
- * (syscall.c), polls the network when nobody has for 10 ms, prints GODEBUG=schedtrace lines, starts an M when a timer is
- * overdue and a P is idle (a timer whose P is busy in a long-running G),
- * and returns long-unused cached stacks to the OS.  Preemption and
- * deadlock detection join it in later steps.
+ * (syscall.c), lends a spare P for an M blocked where goshim cannot see
+ * (blocked.c), polls the network when nobody has for 10 ms, prints
+ * GODEBUG=schedtrace lines, starts an M when a timer is overdue and a P is
+ * idle (a timer whose P is busy in a long-running G), and returns
+ * long-unused cached stacks to the OS.  Preemption and deadlock detection
+ * join it in later steps.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,7 +31,7 @@ static void usleep_raw(int64_t us)
  * that G parks, so hand the work to an idle P. */
 static bool timers_overdue(int64_t now)
 {
-	for (int32_t i = 0; i < gomaxprocs; i++) {
+	for (int32_t i = 0; i < nallp; i++) {
 		int64_t w = timers_next(allp[i]);
 		if (w && w < now - 1000000)
 			return true;
@@ -47,7 +49,8 @@ static void *sysmon(void *arg)
 	int64_t delay = SYSMON_MIN_DELAY_US;
 	int idle = 0;
 	int64_t next_trace = 0, last_scavenge = nanotime();
-	struct retake_state *last = rt_alloc(sizeof *last * (size_t)gomaxprocs);
+	struct retake_state *last = rt_alloc(sizeof *last * (size_t)nallp);
+	struct blocked_state *blocked = rt_alloc(sizeof *blocked * (size_t)gomaxprocs);
 
 	for (;;) {
 		bool worked = false;
@@ -75,6 +78,8 @@ static void *sysmon(void *arg)
 			}
 		}
 		if (retake(now, last) > 0)
+			worked = true;
+		if (lend_spares(now, blocked) > 0)
 			worked = true;
 		if (timers_overdue(now) && atomic_load(&sched.npidle) > 0) {
 			wake_p();
