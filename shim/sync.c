@@ -62,7 +62,7 @@ struct g *sync_block_begin(void)
 void sync_block_end(struct g *gp)
 {
 	if (gp)
-		exitsyscall();
+		exitsyscall_keepm();
 }
 
 void sync_leave_n(_Atomic uint32_t *inside, uint32_t n)

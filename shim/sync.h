@@ -78,7 +78,9 @@ void mutex_requeue_done(_Atomic uint32_t *w);
 int mutex_lock_requeued(pthread_mutex_t *m);
 
 /* Brackets a glibc call that may block the kernel thread: the caller's P
- * runs other Gs meanwhile.  Free of effect on threads goshim does not run. */
+ * runs other Gs meanwhile, and the caller comes back on the same kernel
+ * thread, which the kernel may have recorded as an owner (PI futexes).
+ * Free of effect on threads goshim does not run. */
 struct g *sync_block_begin(void);
 void sync_block_end(struct g *gp);
 

@@ -156,7 +156,11 @@ static void child(void)
     CHECK_RC(pthread_mutex_lock(&sh->m), 0);
     atomic_store(&sh->pi, (uint32_t)syscall(SYS_gettid));
     CHECK(sem_post(&sh->ready) == 0);
-    sleep_ms(300);
+    /* A PI futex belongs to the kernel thread that locked it, so the hold
+     * sleeps in the kernel: a thread's sleep under goshim may resume on
+     * another kernel thread, whose unlock the kernel would refuse. */
+    struct timespec hold = { 0, 300 * 1000000L };
+    CHECK(syscall(SYS_nanosleep, &hold, NULL) == 0);
     CHECK(syscall(SYS_futex, &sh->pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0) == 0);
     CHECK_RC(pthread_mutex_unlock(&sh->m), 0);
     CHECK(sem_post(&sh->gate) == 0);
