@@ -17,19 +17,45 @@
 
 #include "runtime.h"
 
+/* The forking G, from prepare to the parent's or child's handler: the
+ * thread runs on its M's TCB in between (see fork_prepare). */
+static struct g *forking_g;
+
+/* Runs last of the prepare handlers (registered first, at init), right
+ * before glibc forks.  The thread moves to its M's own TCB for glibc's
+ * part of the fork: in the child glibc recycles the stack of every thread
+ * but the one its TCB names, and the M's kernel stack (this thread's g0
+ * stack) must not be among them; the kernel also writes the child's tid
+ * into that TCB, where it belongs. */
 static void fork_prepare(void)
 {
-	if (!getg_user())
+	struct g *gp = getg_user();
+	if (!gp)
 		return;
 	lock(&sched.lock);
 	lock(&sched.gflock);
 	stack_fork_lock(true);
 	rt_alloc_fork_lock(true);
+	forking_g = gp;
+	if (likely(!godebug.notlsswitch))
+		tls_set(gp->m->g0->tp);
+}
+
+/* First of the parent's and child's handlers: back on the G's TCB. */
+static struct g *fork_resume(void)
+{
+	struct g *gp = forking_g;
+	if (!gp)
+		return NULL;
+	forking_g = NULL;
+	if (likely(!godebug.notlsswitch))
+		tls_set(gp->tp);
+	return gp;
 }
 
 static void fork_parent(void)
 {
-	if (!getg_user())
+	if (!fork_resume())
 		return;
 	rt_alloc_fork_lock(false);
 	stack_fork_lock(false);
@@ -39,7 +65,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
-	struct g *gp = getg_user();
+	struct g *gp = fork_resume();
 	if (!gp)
 		return;
 	struct m *mp = gp->m;
