@@ -201,7 +201,8 @@ int lend_spares(int64_t now, struct blocked_state *last)
 }
 
 /* On g0 in find_runnable: mp holds a spare that sysmon retired.  Its
- * queue goes to the global one, the P to the pool, and the M parks. */
+ * queue goes to the global one and the P to the pool; the M is left
+ * without a P. */
 void spare_retire(struct m *mp)
 {
 	struct p *pp = mp->p;

@@ -281,8 +281,16 @@ static struct g *find_runnable(struct m *mp, bool *inherit_time)
 top:
 	pp = mp->p;
 	if (unlikely(atomic_load_explicit(&pp->retire, memory_order_relaxed))) {
+		/* A retired spare: the M goes on with an idle P if there is
+		 * one (it may be the only M that polls), else parks. */
 		spare_retire(mp);
-		stop_m(mp);
+		lock(&sched.lock);
+		pp = pidle_get();
+		unlock(&sched.lock);
+		if (pp)
+			acquire_p(pp);
+		else
+			stop_m(mp);
 		goto top;
 	}
 	now = 0;
