@@ -192,6 +192,16 @@ tests_programs_echo_pipe_SOURCES = tests/programs/echo_pipe.c tests/programs/ech
 tests_programs_echo_pipe_CFLAGS = $(tests_programs_cflags)
 tests_programs_echo_pipe_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/io_ticks
+tests_programs_io_ticks_SOURCES = tests/programs/io_ticks.c
+tests_programs_io_ticks_CFLAGS = $(tests_programs_cflags)
+tests_programs_io_ticks_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/pipe_inherit
+tests_programs_pipe_inherit_SOURCES = tests/programs/pipe_inherit.c
+tests_programs_pipe_inherit_CFLAGS = $(tests_programs_cflags)
+tests_programs_pipe_inherit_LDFLAGS = $(tests_programs_ldflags)
+
 tests_programs_ptests = \
 	tests/programs/attr.ptest \
 	tests/programs/cond_semantics.ptest \
@@ -203,11 +213,13 @@ tests_programs_ptests = \
 	tests/programs/echo_unix.ptest \
 	tests/programs/exit_from_main.ptest \
 	tests/programs/futex.ptest \
+	tests/programs/io_ticks.ptest \
 	tests/programs/join_errors.ptest \
 	tests/programs/many_waiters_exit.ptest \
 	tests/programs/mutex_kinds.ptest \
 	tests/programs/once.ptest \
 	tests/programs/philosophers.ptest \
+	tests/programs/pipe_inherit.ptest \
 	tests/programs/prodcons.ptest \
 	tests/programs/pshared.ptest \
 	tests/programs/pshared_handoff.ptest \
