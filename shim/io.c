@@ -275,24 +275,26 @@ SHIM_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	return prw(SYS_pwritev, fd, (long)iov, cnt, off, 0);
 }
 
-/* preadv2 and pwritev2 at offset -1 are read and write with flags; with
+/* preadv2 and pwritev2 at offset -1 are readv and writev with flags; with
  * the program's own RWF_NOWAIT they do not block. */
+static ssize_t rw2(bool write, int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	long nr = write ? SYS_pwritev2 : SYS_preadv2;
+	if (off == -1 && flags == 0)
+		return io_ret(do_iov(fd, iov, cnt, write));
+	if (flags & RWF_NOWAIT)
+		return io_ret(rt_syscall6(nr, fd, iov, cnt, off, 0, flags));
+	return prw(nr, fd, (long)iov, cnt, off, flags);
+}
+
 SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	if (off == -1 && flags == 0)
-		return readv(fd, iov, cnt);
-	if (flags & RWF_NOWAIT)
-		return io_ret(rt_syscall6(SYS_preadv2, fd, iov, cnt, off, 0, flags));
-	return prw(SYS_preadv2, fd, (long)iov, cnt, off, flags);
+	return rw2(false, fd, iov, cnt, off, flags);
 }
 
 SHIM_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	if (off == -1 && flags == 0)
-		return writev(fd, iov, cnt);
-	if (flags & RWF_NOWAIT)
-		return io_ret(rt_syscall6(SYS_pwritev2, fd, iov, cnt, off, 0, flags));
-	return prw(SYS_pwritev2, fd, (long)iov, cnt, off, flags);
+	return rw2(true, fd, iov, cnt, off, flags);
 }
 
 SHIM_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)

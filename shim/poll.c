@@ -66,6 +66,26 @@ static int64_t ns_deadline(int64_t ns)
 	return ns < 0 ? -1 : nanotime() + ns;
 }
 
+/* The deadline of a relative timeout: -1 for none (NULL), 0 for a zero
+ * one (look, do not wait); false when ts is invalid (EINVAL). */
+static bool ts_deadline(const struct timespec *ts, int64_t *deadline)
+{
+	*deadline = -1;
+	if (!ts)
+		return true;
+	if (ts->tv_sec < 0 || !shim_timespec_valid(ts))
+		return false;
+	*deadline = ts->tv_sec == 0 && ts->tv_nsec == 0 ?
+			    0 : ns_deadline(ts->tv_sec * 1000000000LL + ts->tv_nsec);
+	return true;
+}
+
+/* The deadline of a timeout in milliseconds (poll, epoll_wait). */
+static int64_t ms_deadline(int timeout)
+{
+	return timeout < 0 ? -1 : timeout == 0 ? 0 : ns_deadline(timeout * 1000000LL);
+}
+
 /* What is left of deadline, as a relative timespec (the blocking call's). */
 static struct timespec remaining(int64_t deadline)
 {
@@ -91,8 +111,8 @@ static long do_ppoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, const si
 			fdwait_add(&w, fds[i].fd, (uint16_t)fds[i].events);
 	for (;;) {
 		int e = fdwait_park(&w, deadline);
-		if (e == -ETIMEDOUT) {
-			r = 0;
+		if (e == -ETIMEDOUT || e == -EINTR) {
+			r = e == -EINTR ? e : 0;
 			break;
 		}
 		if (e < 0) {
@@ -119,8 +139,7 @@ SHIM_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 		struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
 		return (int)io_ret(rt_syscall5(SYS_ppoll, fds, nfds, timeout < 0 ? NULL : &ts, NULL, 8));
 	}
-	int64_t deadline = timeout < 0 ? -1 : timeout == 0 ? 0 : ns_deadline(timeout * 1000000LL);
-	return (int)io_ret(do_ppoll(fds, nfds, deadline, NULL));
+	return (int)io_ret(do_ppoll(fds, nfds, ms_deadline(timeout), NULL));
 }
 
 SHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
@@ -128,15 +147,9 @@ SHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tm
 {
 	if (!io_g())
 		return (int)io_ret(rt_syscall5(SYS_ppoll, fds, nfds, tmo, mask, 8));
-	if (tmo && (tmo->tv_sec < 0 || !shim_timespec_valid(tmo))) {
-		errno = EINVAL;
-		return -1;
-	}
-	int64_t deadline = -1;
-	if (tmo)
-		deadline = ns_deadline(tmo->tv_sec * 1000000000LL + tmo->tv_nsec);
-	if (tmo && tmo->tv_sec == 0 && tmo->tv_nsec == 0)
-		deadline = 0;
+	int64_t deadline;
+	if (!ts_deadline(tmo, &deadline))
+		return (int)io_ret(-EINVAL);
 	return (int)io_ret(do_ppoll(fds, nfds, deadline, mask));
 }
 
@@ -203,6 +216,14 @@ static long do_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t dead
 		int e = fdwait_park(&w, deadline);
 		if (e == -ETIMEDOUT) {
 			r = 0;  /* the sets stay cleared, as the kernel leaves them */
+			break;
+		}
+		if (e == -EINTR) {
+			/* An error leaves the program's sets as they were. */
+			for (int s = 0; s < 3; s++)
+				if (sets[s])
+					memcpy(sets[s], saved + s * bytes, bytes);
+			r = e;
 			break;
 		}
 		if (e < 0) {
@@ -289,14 +310,9 @@ SHIM_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const stru
 		struct sigarg sa = { mask, 8 };
 		return (int)io_ret(rt_syscall6(SYS_pselect6, nfds, rd, wr, ex, tp, mask ? &sa : NULL));
 	}
-	if (ts && (ts->tv_sec < 0 || !shim_timespec_valid(ts))) {
-		errno = EINVAL;
-		return -1;
-	}
-	int64_t deadline = -1;
-	if (ts)
-		deadline = ts->tv_sec == 0 && ts->tv_nsec == 0 ?
-				   0 : ns_deadline(ts->tv_sec * 1000000000LL + ts->tv_nsec);
+	int64_t deadline;
+	if (!ts_deadline(ts, &deadline))
+		return (int)io_ret(-EINVAL);
 	return (int)io_ret(do_select(nfds, rd, wr, ex, deadline, mask));
 }
 
@@ -313,6 +329,8 @@ static long do_epoll(int epfd, struct epoll_event *evs, int max, int64_t deadlin
 		int e = netpoll_wait(&n, 1, deadline, WAIT_POLL);
 		if (e == -ETIMEDOUT)
 			return 0;
+		if (e == -EINTR)
+			return e;
 		if (e < 0 && e != -EBADF)
 			break;
 		r = rt_syscall6(SYS_epoll_pwait, epfd, evs, max, 0, mask, 8);
@@ -337,9 +355,7 @@ SHIM_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int time
 {
 	if (!io_g())
 		return (int)io_ret(rt_syscall6(SYS_epoll_pwait, epfd, evs, max, timeout, mask, 8));
-	return (int)io_ret(do_epoll(epfd, evs, max,
-				    timeout < 0 ? -1 : timeout == 0 ? 0 : ns_deadline(timeout * 1000000LL),
-				    mask));
+	return (int)io_ret(do_epoll(epfd, evs, max, ms_deadline(timeout), mask));
 }
 
 SHIM_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
@@ -352,13 +368,8 @@ SHIM_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int max,
 {
 	if (!io_g())
 		return (int)io_ret(rt_syscall6(SYS_epoll_pwait2, epfd, evs, max, ts, mask, 8));
-	if (ts && (ts->tv_sec < 0 || !shim_timespec_valid(ts))) {
-		errno = EINVAL;
-		return -1;
-	}
-	int64_t deadline = -1;
-	if (ts)
-		deadline = ts->tv_sec == 0 && ts->tv_nsec == 0 ?
-				   0 : ns_deadline(ts->tv_sec * 1000000000LL + ts->tv_nsec);
+	int64_t deadline;
+	if (!ts_deadline(ts, &deadline))
+		return (int)io_ret(-EINVAL);
 	return (int)io_ret(do_epoll(epfd, evs, max, deadline, mask));
 }

@@ -270,6 +270,17 @@ static int64_t timers_earliest(void)
 	return min;
 }
 
+/* The first G of what netpoll readied, to run here; the rest go to the
+ * run queues. */
+static struct g *polled_first(struct g *list)
+{
+	injectglist(list->schedlink);
+	int32_t s = G_WAITING;
+	if (!atomic_compare_exchange_strong(&list->status, &s, G_RUNNABLE))
+		rt_throw("find_runnable: polled G not waiting");
+	return list;
+}
+
 /* Finds a G to run, blocking the M (and releasing its P) while there is
  * none.  Runs on g0; returns with a P held. */
 static struct g *find_runnable(struct m *mp, bool *inherit_time)
@@ -323,14 +334,8 @@ top:
 	 * does the same; an M blocked in netpoll makes lastpoll 0). */
 	if (netpoll_anywaiters() && atomic_load(&sched.lastpoll) != 0) {
 		struct g *list = netpoll(0);
-		if (list) {
-			gp = list;
-			injectglist(gp->schedlink);
-			int32_t s = G_WAITING;
-			if (!atomic_compare_exchange_strong(&gp->status, &s, G_RUNNABLE))
-				rt_throw("find_runnable: polled G not waiting");
-			return gp;
-		}
+		if (list)
+			return polled_first(list);
 	}
 	if (mp->spinning ||
 	    2 * atomic_load(&sched.nmspinning) < gomaxprocs - atomic_load(&sched.npidle)) {
@@ -392,18 +397,10 @@ top:
 		unlock(&sched.lock);
 		if (pp) {
 			acquire_p(pp);
-			if (list) {
-				gp = list;
-				injectglist(gp->schedlink);
-				int32_t s = G_WAITING;
-				if (!atomic_compare_exchange_strong(&gp->status, &s, G_RUNNABLE))
-					rt_throw("find_runnable: polled G not waiting");
-				if (was_spinning)
-					become_spinning(mp);
-				return gp;
-			}
 			if (was_spinning)
 				become_spinning(mp);
+			if (list)
+				return polled_first(list);
 			goto top;
 		}
 		injectglist(list);
