@@ -20,6 +20,7 @@ libgoshim_la_SOURCES = \
 	shim/rwlock.c \
 	shim/sem.c \
 	shim/shim.h \
+	shim/signal.c \
 	shim/sleep.c \
 	shim/socket.c \
 	shim/spin.c \

@@ -127,4 +127,5 @@ void real_init(void)
 	RESOLVE(mq_send);
 	RESOLVE(mq_timedreceive);
 	RESOLVE(mq_timedsend);
+	RESOLVE(sigaction);
 }

@@ -123,6 +123,7 @@ struct libc_real {
 	int (*mq_send)(mqd_t, const char *, size_t, unsigned int);
 	ssize_t (*mq_timedreceive)(mqd_t, char *, size_t, unsigned int *, const struct timespec *);
 	int (*mq_timedsend)(mqd_t, const char *, size_t, unsigned int, const struct timespec *);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 };
 
 extern struct libc_real real RT_HIDDEN;

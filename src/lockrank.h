@@ -4,7 +4,7 @@
  * A lock may be acquired only while every lock held has a lower rank:
  *
  *   semroot < sched < timers < leaves
- *   polldesc (a leaf)
+ *   polldesc, pollwaits (leaves)
  *
  *   semroot  sema.c's per-address queue roots: a waiter queues its timeout
  *            timer (timers) and timer_add may wake an M (sched) under it.
@@ -12,6 +12,8 @@
  *   timers   p.timers_lock.
  *   polldesc a pollDesc's lock (netpoll_epoll.c): an fd's waiter list; only
  *            epoll_ctl, a non-blocking call, is made under it.
+ *   pollwaits the list of every G's netpoll wait (netpoll_epoll.c), which
+ *            a signal may interrupt.
  *   leaves   gflock, stack cache, rt_alloc, allglock, key table, default
  *            attr: no other lock is taken under them.
  *
@@ -28,6 +30,7 @@ enum lock_rank {
 	RANK_SCHED,
 	RANK_TIMERS,
 	RANK_POLLDESC,
+	RANK_POLLWAITS,
 	RANK_GFREE,
 	RANK_STACKCACHE,
 	RANK_ALLOC,

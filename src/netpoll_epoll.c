@@ -21,8 +21,11 @@
  * parked.  park's commit moves INIT to PARKED, so a wake that comes before
  * the G is off its stack leaves it running instead.
  *
- * Lock order: a pollDesc lock is a leaf (lockrank.h); netpoll collects the
- * Gs to ready under it and readies them after.  A pollnode is touched only
+ * A signal handler that would have interrupted a blocked thread's call
+ * (netpoll_interrupt) ends one wait with PW_INTR; the poller picks it.
+ *
+ * Lock order: a pollDesc lock and waitslock are leaves (lockrank.h);
+ * netpoll collects the Gs to ready under them and readies them after.  A pollnode is touched only
  * under its pollDesc's lock while linked, and the wait's timer is deleted
  * (waiting out its function) before the G's stack frame goes.
  */
@@ -56,13 +59,21 @@ static int breakfd = -1;
 static _Atomic uint32_t break_pending;  /* a break is written, not yet read */
 static _Atomic int32_t nwaiters;        /* Gs in netpoll_wait */
 
-enum { PW_INIT, PW_PARKED, PW_READY, PW_TIMEOUT };
+enum { PW_INIT, PW_PARKED, PW_READY, PW_TIMEOUT, PW_INTR };
 
 struct pollwait {
 	struct g *g;
 	_Atomic int state;      /* PW_* */
 	struct timer timer;     /* the deadline, if any */
+	enum wait_reason reason;
+	struct pollwait *next, **pprev; /* allwaits; waitslock */
 };
+
+/* Every G's wait, oldest first, for netpoll_interrupt to pick from. */
+static struct rt_lock waitslock = RT_LOCK_INIT(RANK_POLLWAITS);
+static struct pollwait *allwaits, **allwaits_tail = &allwaits;
+/* Interrupts asked for by signal handlers, not yet delivered. */
+static _Atomic uint32_t intr_any, intr_poll;
 
 static struct polldesc *pd_get(int fd, bool create)
 {
@@ -104,6 +115,11 @@ int netpoll_fork_child(void)
 	rt_syscall1(SYS_close, breakfd);
 	atomic_store(&break_pending, 0);
 	atomic_store(&nwaiters, 0);
+	waitslock = (struct rt_lock)RT_LOCK_INIT(RANK_POLLWAITS);
+	allwaits = NULL;
+	allwaits_tail = &allwaits;
+	atomic_store(&intr_any, 0);
+	atomic_store(&intr_poll, 0);
 	for (int i = 0; i < PD_CHUNKS; i++) {
 		struct polldesc *c = atomic_load(&pdtab[i]);
 		for (int j = 0; c && j < PD_CHUNK; j++) {
@@ -200,6 +216,48 @@ static void pd_fire_all(struct polldesc *pd, struct g **list)
 	}
 }
 
+void netpoll_interrupt(bool restart)
+{
+	atomic_fetch_add(restart ? &intr_poll : &intr_any, 1);
+	netpoll_break();
+}
+
+/* The wait an interrupt goes to: G1's if it waits, else the oldest;
+ * only poll, select and epoll waits when poll_only.  waitslock held. */
+static struct pollwait *intr_victim(bool poll_only)
+{
+	struct pollwait *pick = NULL;
+	for (struct pollwait *w = allwaits; w; w = w->next) {
+		if ((poll_only && w->reason != WAIT_POLL) || atomic_load(&w->state) >= PW_READY)
+			continue;
+		if (!pick)
+			pick = w;
+		if (w->g->goid == 1)
+			return w;
+	}
+	return pick;
+}
+
+/* Ends the waits that pending interrupts go to with PW_INTR, pushing the
+ * Gs to ready on *list.  An interrupt that finds no wait is dropped: the
+ * handler ran on a thread that was not blocked. */
+static void deliver_interrupts(struct g **list)
+{
+	uint32_t any = atomic_exchange(&intr_any, 0), poll = atomic_exchange(&intr_poll, 0);
+	lock(&waitslock);
+	for (uint32_t i = 0; i < any + poll; i++) {
+		struct pollwait *w = intr_victim(i >= any);
+		if (!w)
+			continue;
+		struct g *gp = pw_fire(w, PW_INTR);
+		if (gp) {
+			gp->schedlink = *list;
+			*list = gp;
+		}
+	}
+	unlock(&waitslock);
+}
+
 struct g *netpoll(int64_t delay)
 {
 	struct epoll_event evs[128];
@@ -219,6 +277,9 @@ struct g *netpoll(int64_t delay)
 		pd_fire_all(pd, &list);
 		unlock(&pd->lock);
 	}
+	if (atomic_load_explicit(&intr_any, memory_order_relaxed) |
+	    atomic_load_explicit(&intr_poll, memory_order_relaxed))
+		deliver_interrupts(&list);
 	return list;
 }
 
@@ -299,10 +360,15 @@ static bool pw_commit(struct g *gp, void *arg)
 int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason reason)
 {
 	struct g *gp = getg_user();
-	struct pollwait w = { .g = gp, .state = PW_INIT };
+	struct pollwait w = { .g = gp, .state = PW_INIT, .reason = reason };
 	if (deadline >= 0 && deadline <= nanotime())
 		return -ETIMEDOUT;
 	int err = 0, i;
+	lock(&waitslock);
+	w.pprev = allwaits_tail;
+	*allwaits_tail = &w;
+	allwaits_tail = &w.next;
+	unlock(&waitslock);
 	atomic_fetch_add(&nwaiters, 1);
 	for (i = 0; i < n; i++) {
 		nodes[i].w = &w;
@@ -323,9 +389,23 @@ int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reas
 	while (i-- > 0)
 		node_leave(&nodes[i]);
 	atomic_fetch_sub(&nwaiters, 1);
+	lock(&waitslock);
+	*w.pprev = w.next;
+	if (w.next)
+		w.next->pprev = w.pprev;
+	else
+		allwaits_tail = w.pprev;
+	unlock(&waitslock);
 	if (err)
 		return err;
-	return atomic_load(&w.state) == PW_TIMEOUT ? -ETIMEDOUT : 0;
+	switch (atomic_load(&w.state)) {
+	case PW_TIMEOUT:
+		return -ETIMEDOUT;
+	case PW_INTR:
+		return -EINTR;
+	default:
+		return 0;
+	}
 }
 
 void netpoll_close(int fd)

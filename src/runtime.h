@@ -629,12 +629,20 @@ struct pollnode {
 /* Parks the calling G until one of the n fds may be ready for its events
  * (a hint: the caller retries its call, and may be woken spuriously) or
  * until deadline (nanotime; < 0: none).  Returns 0 when woken, -ETIMEDOUT
- * at the deadline, -EPERM when an fd cannot be polled (a regular file),
- * -EBADF for a closed fd, -ENOMEM when the poller is out of memory. */
+ * at the deadline, -EINTR when a signal handler interrupted the wait
+ * (netpoll_interrupt), -EPERM when an fd cannot be polled (a regular
+ * file), -EBADF for a closed fd, -ENOMEM when the poller is out of
+ * memory. */
 int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason r);
 /* The program closes fd: its waiters wake (their retry sees EBADF) and
  * the poller forgets it. */
 void netpoll_close(int fd);
+/* A handler of a process-directed signal ran: one G waiting in netpoll
+ * gets -EINTR, as the thread the kernel would have picked among the
+ * blocked ones — G1 first, else the longest waiting; with restart
+ * (SA_RESTART), only a wait that the kernel never restarts (poll, select,
+ * epoll_wait).  Async-signal-safe: the poller does the work. */
+void netpoll_interrupt(bool restart);
 
 /* ---------------------------------------------------------------- fork */
 

@@ -1,0 +1,140 @@
+/*
+ * signal.c — sigaction, signal, sysv_signal: the program's handlers run
+ * from goshim's trampoline, so that a handler interrupts a blocking call
+ * as it would natively.
+ *
+ * The kernel interrupts a system call of the thread a signal is delivered
+ * to; a G parked in netpoll is in no system call.  After the program's
+ * handler returns, the trampoline asks netpoll to end one G's wait with
+ * EINTR (netpoll_interrupt) when the signal was process-directed (kill,
+ * alarm, a timer, a child's exit: the kernel would have picked any thread
+ * not blocking it, a blocked one among them) and not when it was aimed at
+ * the thread that runs (raise, a fault).  With SA_RESTART only poll,
+ * select and epoll waits end, the calls the kernel never restarts.
+ *
+ * What the program sees of its actions is its own: an old action that is
+ * the trampoline reads back as the program's handler and flags.
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "io.h"
+
+/* The program's handler of each signal: what the trampoline calls. */
+static struct {
+	_Atomic(void *) fn;
+	_Atomic bool siginfo;  /* the program asked for SA_SIGINFO */
+} handlers[NSIG];
+
+/* The kernel's own action structure, for the flags of the action in
+ * force now (siginterrupt changes them through glibc's internal call). */
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static bool process_directed(int sig, const siginfo_t *si)
+{
+	switch (si->si_code) {
+	case SI_USER:
+	case SI_QUEUE:
+	case SI_KERNEL:
+	case SI_TIMER:
+	case SI_MESGQ:
+	case SI_ASYNCIO:
+	case SI_SIGIO:
+		return true;
+	default:
+		/* Positive codes: the kernel's reasons, a child's or an
+		 * fd's for these two, a fault of the thread for the rest. */
+		return si->si_code > 0 && (sig == SIGCHLD || sig == SIGIO);
+	}
+}
+
+static void trampoline(int sig, siginfo_t *si, void *uc)
+{
+	void *fn = atomic_load_explicit(&handlers[sig].fn, memory_order_acquire);
+	if (atomic_load_explicit(&handlers[sig].siginfo, memory_order_relaxed))
+		((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
+	else
+		((void (*)(int))fn)(sig);
+	if (!process_directed(sig, si))
+		return;
+	struct ksigaction now;
+	if (rt_syscall4(SYS_rt_sigaction, sig, NULL, &now, 8) == 0)
+		netpoll_interrupt(now.flags & SA_RESTART);
+}
+
+static bool is_handler(const struct sigaction *act)
+{
+	return act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN;
+}
+
+SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	shim_g();  /* the real table */
+	if (sig <= 0 || sig >= NSIG)
+		return real.sigaction(sig, act, old);
+	void *prev_fn = atomic_load(&handlers[sig].fn);
+	bool prev_siginfo = atomic_load(&handlers[sig].siginfo);
+	struct sigaction k;
+	if (act && is_handler(act)) {
+		/* The handler first: a signal that comes as soon as the
+		 * kernel has the trampoline finds it. */
+		atomic_store(&handlers[sig].siginfo, (act->sa_flags & SA_SIGINFO) != 0);
+		atomic_store_explicit(&handlers[sig].fn, (void *)act->sa_handler,
+				      memory_order_release);
+		k = *act;
+		k.sa_sigaction = trampoline;
+		k.sa_flags |= SA_SIGINFO;
+		act = &k;
+	}
+	struct sigaction o;
+	int r = real.sigaction(sig, act, &o);
+	if (r != 0) {
+		atomic_store(&handlers[sig].fn, prev_fn);
+		atomic_store(&handlers[sig].siginfo, prev_siginfo);
+		return r;
+	}
+	if (old) {
+		*old = o;
+		if (o.sa_sigaction == trampoline) {
+			old->sa_handler = (void (*)(int))prev_fn;
+			if (!prev_siginfo)
+				old->sa_flags &= ~SA_SIGINFO;
+		}
+	}
+	return 0;
+}
+
+/* glibc's signal(): BSD semantics, restarting calls. */
+SHIM_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction act = { .sa_handler = handler, .sa_flags = SA_RESTART }, old;
+	if (handler == SIG_ERR || sigemptyset(&act.sa_mask) < 0 ||
+	    sigaddset(&act.sa_mask, sig) < 0 || sigaction(sig, &act, &old) < 0) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	return old.sa_handler;
+}
+
+SHIM_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler) SHIM_ALIAS(signal);
+
+/* System V semantics: one shot, not blocked while it runs, no restart. */
+SHIM_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+	struct sigaction act = { .sa_handler = handler,
+				 .sa_flags = SA_ONESHOT | SA_NOMASK | SA_INTERRUPT }, old;
+	if (handler == SIG_ERR || sig <= 0 || sig >= NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	sigemptyset(&act.sa_mask);
+	if (sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
