@@ -9,10 +9,9 @@
  * socket's O_NONBLOCK, which goshim does not touch: the G waits until the
  * socket is readable and accepts with the P handed off (a peer thread may
  * take the connection first; the M then blocks like the native thread,
- * its P working elsewhere).  connect is made non-blocking for the call
- * itself (see connect).
+ * its P working elsewhere).  connect is the kernel's call with the P
+ * handed off.
  */
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -157,11 +156,19 @@ struct acceptcall {
 	int flags;
 };
 
+/* accept has no non-blocking form but the listener's O_NONBLOCK; what
+ * is no listening socket gets the kernel's answer (EBADF, ENOTSOCK,
+ * EINVAL) at once, without a wait for a readiness that never comes. */
 static long accept_try(void *arg, bool nowait)
 {
 	struct acceptcall *a = arg;
-	if (nowait)
-		return -EOPNOTSUPP;
+	if (nowait) {
+		int listening = 0;
+		socklen_t len = sizeof listening;
+		if (rt_syscall5(SYS_getsockopt, a->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+				&len) == 0 && listening)
+			return -EOPNOTSUPP;
+	}
 	return rt_syscall4(SYS_accept4, a->fd, a->addr, a->alen, a->flags);
 }
 
@@ -191,43 +198,14 @@ static long connect_try(void *arg, bool nowait)
 	return rt_syscall3(SYS_connect, c->fd, c->addr, c->alen);
 }
 
-/* A blocking connect: O_NONBLOCK is set on the socket for the connect
- * call alone (a socket being connected is the connecting thread's; the
- * flag is back before any other call of the program can see it), then
- * the G waits until the socket is writable and takes the result from
- * SO_ERROR.  SO_SNDTIMEO bounds the wait as it bounds the kernel's
- * (EINPROGRESS).  A Unix socket whose listener's backlog is full answers
- * EAGAIN instead of waiting: that connect is made blocking, with the P
- * handed off. */
+/* A blocking connect is the kernel's, with the P handed off while it
+ * waits: making it non-blocking would take the socket's O_NONBLOCK, which
+ * the program's other threads would see.  Over loopback it returns at
+ * once; a remote peer's handshake keeps the M, not the P. */
 SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 {
 	struct connectcall c = { fd, addr, alen };
-	long fl = rt_syscall2(SYS_fcntl, fd, F_GETFL);
-	if (!io_g() || fl < 0 || (fl & O_NONBLOCK))
+	if (!io_g())
 		return (int)io_ret(connect_try(&c, false));
-	if (rt_syscall3(SYS_fcntl, fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return (int)io_ret(io_blocking(connect_try, &c));
-	long r = connect_try(&c, true);
-	rt_syscall3(SYS_fcntl, fd, F_SETFL, fl);
-	if (r == -EAGAIN)
-		return (int)io_ret(io_blocking(connect_try, &c));
-	if (r != -EINPROGRESS)
-		return (int)io_ret(r);
-	int64_t deadline = io_sock_deadline(fd, SO_SNDTIMEO);
-	for (;;) {
-		struct pollnode n = { .fd = fd, .events = EPOLLOUT };
-		int e = netpoll_wait(&n, 1, deadline, WAIT_IO);
-		if (e == -ETIMEDOUT)
-			return (int)io_ret(-EINPROGRESS);
-		if (e < 0 && e != -ENOMEM)
-			return (int)io_ret(e);
-		if (io_ready_now(fd, EPOLLOUT))
-			break;
-	}
-	int err = 0;
-	socklen_t len = sizeof err;
-	r = rt_syscall5(SYS_getsockopt, fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	if (r < 0)
-		return (int)io_ret(r);
-	return (int)io_ret(-err);
+	return (int)io_ret(io_blocking(connect_try, &c));
 }
