@@ -192,6 +192,16 @@ tests_programs_echo_pipe_SOURCES = tests/programs/echo_pipe.c tests/programs/ech
 tests_programs_echo_pipe_CFLAGS = $(tests_programs_cflags)
 tests_programs_echo_pipe_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/io_eintr
+tests_programs_io_eintr_SOURCES = tests/programs/io_eintr.c
+tests_programs_io_eintr_CFLAGS = $(tests_programs_cflags)
+tests_programs_io_eintr_LDFLAGS = $(tests_programs_ldflags)
+
+check_PROGRAMS += tests/programs/io_semantics
+tests_programs_io_semantics_SOURCES = tests/programs/io_semantics.c
+tests_programs_io_semantics_CFLAGS = $(tests_programs_cflags)
+tests_programs_io_semantics_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/io_ticks
 tests_programs_io_ticks_SOURCES = tests/programs/io_ticks.c
 tests_programs_io_ticks_CFLAGS = $(tests_programs_cflags)
@@ -213,6 +223,8 @@ tests_programs_ptests = \
 	tests/programs/echo_unix.ptest \
 	tests/programs/exit_from_main.ptest \
 	tests/programs/futex.ptest \
+	tests/programs/io_eintr.ptest \
+	tests/programs/io_semantics.ptest \
 	tests/programs/io_ticks.ptest \
 	tests/programs/join_errors.ptest \
 	tests/programs/many_waiters_exit.ptest \

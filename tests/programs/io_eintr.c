@@ -1,0 +1,116 @@
+/* A handler of a process-directed signal interrupts a thread blocked in
+ * I/O as the kernel would: a read of an empty pipe ends with EINTR when
+ * the handler was installed without SA_RESTART, goes on waiting when with
+ * it, and poll ends with EINTR either way (the kernel never restarts it).
+ *
+ * main blocks SIGUSR1 before it creates the blocked thread, which unblocks
+ * it: natively that thread is the only one the kernel can deliver the
+ * signal to.  main sends the signal every 10 ms until the thread is back:
+ * a signal that comes before the thread blocks only runs the handler, as
+ * natively, and the next one finds it blocked. */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+
+#include "check.h"
+
+#define TRY_MS 5000
+
+static atomic_int handled;
+static int pipefd[2];
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&handled, 1);
+}
+
+static void install(int flags)
+{
+    struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = flags };
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+    /* The program reads back what it installed, not goshim's own. */
+    struct sigaction now;
+    CHECK(sigaction(SIGUSR1, NULL, &now) == 0);
+    CHECK(now.sa_handler == on_usr1);
+    CHECK((now.sa_flags & SA_SIGINFO) == 0);
+    CHECK((now.sa_flags & SA_RESTART) == (flags & SA_RESTART));
+}
+
+struct blocked {
+    bool poll;              /* poll instead of read */
+    atomic_int done;
+    long ret;
+    int err;
+};
+
+static void *blocked_call(void *arg)
+{
+    struct blocked *b = arg;
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    CHECK_RC(pthread_sigmask(SIG_UNBLOCK, &usr1, NULL), 0);
+    char c;
+    struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+    b->ret = b->poll ? poll(&p, 1, -1) : read(pipefd[0], &c, 1);
+    b->err = errno_now();
+    CHECK_RC(pthread_sigmask(SIG_BLOCK, &usr1, NULL), 0);
+    atomic_store(&b->done, 1);
+    return NULL;
+}
+
+/* Signals the process every 10 ms until b is back or, with until_handled,
+ * until that many signals were handled; false if neither came in time. */
+static bool signal_until(struct blocked *b, int until_handled)
+{
+    int64_t deadline = now_ns() + TRY_MS * NSEC_PER_MSEC;
+    while (!atomic_load(&b->done) && now_ns() < deadline) {
+        if (until_handled && atomic_load(&handled) >= until_handled)
+            return true;
+        CHECK(kill(getpid(), SIGUSR1) == 0);
+        sleep_ms(10);
+    }
+    return atomic_load(&b->done) || (until_handled && atomic_load(&handled) >= until_handled);
+}
+
+static void run(bool use_poll, int flags, bool want_eintr)
+{
+    CHECK(pipe(pipefd) == 0);
+    install(flags);
+    atomic_store(&handled, 0);
+    struct blocked b = { .poll = use_poll };
+    pthread_t t;
+    CHECK_RC(pthread_create(&t, NULL, blocked_call, &b), 0);
+    if (want_eintr) {
+        CHECK(signal_until(&b, 0));
+        CHECK_RC(pthread_join(t, NULL), 0);
+        CHECK(b.ret == -1 && b.err == EINTR);
+    } else {
+        /* Several signals handled while it waits, and it still waits. */
+        CHECK(signal_until(&b, 5));
+        CHECK(!atomic_load(&b.done));
+        CHECK(write(pipefd[1], "x", 1) == 1);
+        CHECK_RC(pthread_join(t, NULL), 0);
+        CHECK(b.ret == 1);
+    }
+    CHECK(atomic_load(&handled) >= 1);
+    CHECK(close(pipefd[0]) == 0 && close(pipefd[1]) == 0);
+}
+
+int main(void)
+{
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    CHECK_RC(pthread_sigmask(SIG_BLOCK, &usr1, NULL), 0);
+
+    run(false, 0, true);            /* read, no SA_RESTART: EINTR */
+    run(false, SA_RESTART, false);  /* read, SA_RESTART: restarted */
+    run(true, SA_RESTART, true);    /* poll: EINTR despite SA_RESTART */
+    run(true, 0, true);
+    return 0;
+}
