@@ -3,7 +3,7 @@
 # when go is installed.
 noinst_PROGRAMS += bench/create_join bench/sleepers bench/yield_pingpong \
 	bench/mutex_cond_pingpong bench/cond_broadcast bench/mutex_uncontended \
-	bench/mutex_contended
+	bench/mutex_contended bench/echo bench/pipe_pingpong
 bench_create_join_SOURCES = bench/create_join.c bench/procstat.h
 bench_create_join_LDADD = -lpthread
 bench_sleepers_SOURCES = bench/sleepers.c bench/procstat.h
@@ -18,6 +18,10 @@ bench_mutex_uncontended_SOURCES = bench/mutex_uncontended.c bench/procstat.h
 bench_mutex_uncontended_LDADD = -lpthread
 bench_mutex_contended_SOURCES = bench/mutex_contended.c bench/procstat.h
 bench_mutex_contended_LDADD = -lpthread
+bench_echo_SOURCES = bench/echo.c bench/procstat.h
+bench_echo_LDADD = -lpthread
+bench_pipe_pingpong_SOURCES = bench/pipe_pingpong.c bench/procstat.h
+bench_pipe_pingpong_LDADD = -lpthread
 EXTRA_DIST += \
 	bench/go/create_join.go \
 	bench/go/sleepers.go \
@@ -25,4 +29,6 @@ EXTRA_DIST += \
 	bench/go/mutex_cond_pingpong.go \
 	bench/go/cond_broadcast.go \
 	bench/go/mutex_uncontended.go \
-	bench/go/mutex_contended.go
+	bench/go/mutex_contended.go \
+	bench/go/echo.go \
+	bench/go/pipe_pingpong.go

@@ -1,13 +1,16 @@
 /*
  * procstat.h — what the benchmarks measure about themselves: the kernel
  * thread count (Threads: in /proc/self/status) and peak resident set size
- * (VmHWM), plus a monotonic clock.  Plain POSIX, read with open/read so no
- * stdio lock is taken while other threads run.
+ * (VmHWM), the count's peak over a phase (a sampler thread), plus a
+ * monotonic clock.  Plain POSIX, read with open/read so no stdio lock is
+ * taken while other threads run.
  */
 #ifndef BENCH_PROCSTAT_H
 #define BENCH_PROCSTAT_H
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,6 +53,43 @@ static inline void sample_threads(void)
 
 	if (t > max_threads)
 		max_threads = t;
+}
+
+/*
+ * A sampler thread, for phases where the thread count moves while they run
+ * (a runtime starting kernel threads for calls that block) and main has no
+ * hand free to look: it samples every SAMPLE_INTERVAL_NS from
+ * start_sampling until stop_sampling, which returns with max_threads
+ * final.  Between the two only the sampler calls sample_threads.
+ */
+#define SAMPLE_INTERVAL_NS 2000000
+
+static pthread_t sampler_thread;
+static atomic_int sampler_stop;
+
+static inline void *sampler(void *arg)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = SAMPLE_INTERVAL_NS };
+
+	do {
+		sample_threads();
+		nanosleep(&ts, NULL);
+	} while (!atomic_load(&sampler_stop));
+	sample_threads();
+	return arg;
+}
+
+/* Returns 0 or pthread_create's error. */
+static inline int start_sampling(void)
+{
+	atomic_store(&sampler_stop, 0);
+	return pthread_create(&sampler_thread, NULL, sampler, NULL);
+}
+
+static inline void stop_sampling(void)
+{
+	atomic_store(&sampler_stop, 1);
+	pthread_join(sampler_thread, NULL);
 }
 
 static inline long maxrss_kib(void)
