@@ -38,6 +38,10 @@ struct ksigaction {
 
 static bool process_directed(int sig, const siginfo_t *si)
 {
+	/* CPU-time timers fire in the thread that uses the CPU, not in a
+	 * blocked one. */
+	if (sig == SIGPROF || sig == SIGVTALRM)
+		return false;
 	switch (si->si_code) {
 	case SI_USER:
 	case SI_QUEUE:
