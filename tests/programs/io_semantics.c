@@ -31,11 +31,16 @@
  *   become readable); a blocked reader sees 0 at the peer's shutdown.
  * - 10,000 one-byte ping-pongs between two threads over two pipes; 64
  *   readers blocked at once use no kernel thread each.
+ * - Blocking reads of an eventfd and a timerfd wait for the write and the
+ *   expiry (under GOMAXPROCS=1 the writer could not run if the reader
+ *   held the only kernel thread).
  * Signals, EINTR and cancellation are not exercised. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -171,7 +176,7 @@ static void close_pair(int fds[2])
 /* ---- a thread that acts on a fd a while after the waiter is about to
  * wait ---- */
 
-enum later_what { LATER_WRITE, LATER_CLOSE, LATER_SHUT_WR };
+enum later_what { LATER_WRITE, LATER_CLOSE, LATER_SHUT_WR, LATER_EVENT };
 
 struct later {
     pthread_barrier_t bar;
@@ -199,6 +204,11 @@ static void *later_main(void *arg)
     case LATER_SHUT_WR:
         CHECK(shutdown(l->fd, SHUT_WR) == 0);
         break;
+    case LATER_EVENT: {
+        uint64_t one = 1;
+        CHECK(write(l->fd, &one, sizeof one) == (ssize_t)sizeof one);
+        break;
+    }
     }
     return NULL;
 }
@@ -1082,6 +1092,37 @@ static void test_many_blocked_readers(void)
     }
 }
 
+/* ---- 8. eventfd and timerfd: blocking reads wait for the event ---- */
+
+static void test_event_fds(void)
+{
+    int efd = eventfd(0, EFD_CLOEXEC);
+    CHECK(efd >= 0);
+    struct later l;
+    later_start(&l, LATER_EVENT, efd, DELAY_MS);
+    later_arm(&l);
+    int64_t t0 = now_ns();
+    uint64_t v = 0;
+    CHECK(read(efd, &v, sizeof v) == (ssize_t)sizeof v);
+    CHECK(v == 1);
+    CHECK(now_ns() - t0 >= (DELAY_MS - 1) * NSEC_PER_MSEC);
+    later_join(&l);
+    CHECK(close(efd) == 0);
+
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    CHECK(tfd >= 0);
+    struct itimerspec its = { .it_value = ns_to_ts(DELAY_MS * NSEC_PER_MSEC) };
+    t0 = now_ns();
+    CHECK(timerfd_settime(tfd, 0, &its, NULL) == 0);
+    CHECK(read(tfd, &v, sizeof v) == (ssize_t)sizeof v);
+    CHECK(v == 1);
+    CHECK(now_ns() - t0 >= DELAY_MS * NSEC_PER_MSEC);
+    /* Disarmed and read: a non-blocking view would be EAGAIN now. */
+    CHECK(fcntl(tfd, F_SETFL, O_NONBLOCK) == 0);
+    CHECK_ERRNO(read(tfd, &v, sizeof v), EAGAIN);
+    CHECK(close(tfd) == 0);
+}
+
 int main(void)
 {
     static const struct {
@@ -1097,6 +1138,7 @@ int main(void)
         { "test_blocking", test_blocking },
         { "test_pingpong", test_pingpong },
         { "test_many_blocked_readers", test_many_blocked_readers },
+        { "test_event_fds", test_event_fds },
     };
     pthread_t wd;
     CHECK_RC(pthread_create(&wd, NULL, watchdog_main, NULL), 0);
