@@ -177,6 +177,11 @@ tests_programs_cxx_sync_SOURCES = tests/programs/cxx_sync.cc
 tests_programs_cxx_sync_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
 tests_programs_cxx_sync_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/blocking_errors
+tests_programs_blocking_errors_SOURCES = tests/programs/blocking_errors.c
+tests_programs_blocking_errors_CFLAGS = $(tests_programs_cflags)
+tests_programs_blocking_errors_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/echo_tcp
 tests_programs_echo_tcp_SOURCES = tests/programs/echo_tcp.c tests/programs/echo.h
 tests_programs_echo_tcp_CFLAGS = $(tests_programs_cflags)
@@ -214,6 +219,7 @@ tests_programs_pipe_inherit_LDFLAGS = $(tests_programs_ldflags)
 
 tests_programs_ptests = \
 	tests/programs/attr.ptest \
+	tests/programs/blocking_errors.ptest \
 	tests/programs/cond_semantics.ptest \
 	tests/programs/create_join_batches.ptest \
 	tests/programs/cxx_sync.ptest \
