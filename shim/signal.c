@@ -10,7 +10,8 @@
  * alarm, a timer, a child's exit: the kernel would have picked any thread
  * not blocking it, a blocked one among them) and not when it was aimed at
  * the thread that runs (raise, a fault).  With SA_RESTART only poll,
- * select and epoll waits end, the calls the kernel never restarts.
+ * select and epoll waits and socket calls with a timeout end, the calls
+ * the kernel never restarts.
  *
  * What the program sees of its actions is its own: an old action that is
  * the trampoline reads back as the program's handler and flags.

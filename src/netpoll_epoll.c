@@ -66,6 +66,7 @@ struct pollwait {
 	_Atomic int state;      /* PW_* */
 	struct timer timer;     /* the deadline, if any */
 	enum wait_reason reason;
+	bool timed;             /* has a deadline: SO_RCVTIMEO, SO_SNDTIMEO */
 	struct pollwait *next, **pprev; /* allwaits; waitslock */
 };
 
@@ -222,13 +223,15 @@ void netpoll_interrupt(bool restart)
 	netpoll_break();
 }
 
-/* The wait an interrupt goes to: G1's if it waits, else the oldest;
- * only poll, select and epoll waits when poll_only.  waitslock held. */
-static struct pollwait *intr_victim(bool poll_only)
+/* The wait an interrupt goes to: G1's if it waits, else the oldest; with
+ * restart only the waits the kernel does not restart (poll, select,
+ * epoll, and a socket call with a timeout).  waitslock held. */
+static struct pollwait *intr_victim(bool restart)
 {
 	struct pollwait *pick = NULL;
 	for (struct pollwait *w = allwaits; w; w = w->next) {
-		if ((poll_only && w->reason != WAIT_POLL) || atomic_load(&w->state) >= PW_READY)
+		if ((restart && w->reason != WAIT_POLL && !w->timed) ||
+		    atomic_load(&w->state) >= PW_READY)
 			continue;
 		if (!pick)
 			pick = w;
@@ -360,7 +363,7 @@ static bool pw_commit(struct g *gp, void *arg)
 int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason reason)
 {
 	struct g *gp = getg_user();
-	struct pollwait w = { .g = gp, .state = PW_INIT, .reason = reason };
+	struct pollwait w = { .g = gp, .state = PW_INIT, .reason = reason, .timed = deadline >= 0 };
 	if (deadline >= 0 && deadline <= nanotime())
 		return -ETIMEDOUT;
 	int err = 0, i;

@@ -641,7 +641,8 @@ void netpoll_close(int fd);
  * gets -EINTR, as the thread the kernel would have picked among the
  * blocked ones — G1 first, else the longest waiting; with restart
  * (SA_RESTART), only a wait that the kernel never restarts (poll, select,
- * epoll_wait).  Async-signal-safe: the poller does the work. */
+ * epoll_wait, a socket call with a timeout).  Async-signal-safe: the
+ * poller does the work. */
 void netpoll_interrupt(bool restart);
 
 /* ---------------------------------------------------------------- fork */

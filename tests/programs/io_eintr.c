@@ -1,7 +1,8 @@
 /* A handler of a process-directed signal interrupts a thread blocked in
  * I/O as the kernel would: a read of an empty pipe ends with EINTR when
  * the handler was installed without SA_RESTART, goes on waiting when with
- * it, and poll ends with EINTR either way (the kernel never restarts it).
+ * it; poll, and recv on a socket with SO_RCVTIMEO, end with EINTR either
+ * way (the kernel never restarts them).
  *
  * main blocks SIGUSR1 before it creates the blocked thread, which unblocks
  * it: natively that thread is the only one the kernel can deliver the
@@ -12,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 
 #include "check.h"
@@ -40,8 +42,10 @@ static void install(int flags)
     CHECK((now.sa_flags & SA_RESTART) == (flags & SA_RESTART));
 }
 
+enum call { READ, POLL, TIMED_RECV };
+
 struct blocked {
-    bool poll;              /* poll instead of read */
+    enum call call;
     atomic_int done;
     long ret;
     int err;
@@ -56,7 +60,17 @@ static void *blocked_call(void *arg)
     CHECK_RC(pthread_sigmask(SIG_UNBLOCK, &usr1, NULL), 0);
     char c;
     struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-    b->ret = b->poll ? poll(&p, 1, -1) : read(pipefd[0], &c, 1);
+    switch (b->call) {
+    case READ:
+        b->ret = read(pipefd[0], &c, 1);
+        break;
+    case POLL:
+        b->ret = poll(&p, 1, -1);
+        break;
+    case TIMED_RECV:
+        b->ret = recv(pipefd[0], &c, 1, 0);
+        break;
+    }
     b->err = errno_now();
     CHECK_RC(pthread_sigmask(SIG_BLOCK, &usr1, NULL), 0);
     atomic_store(&b->done, 1);
@@ -77,12 +91,18 @@ static bool signal_until(struct blocked *b, int until_handled)
     return atomic_load(&b->done) || (until_handled && atomic_load(&handled) >= until_handled);
 }
 
-static void run(bool use_poll, int flags, bool want_eintr)
+static void run(enum call call, int flags, bool want_eintr)
 {
-    CHECK(pipe(pipefd) == 0);
+    if (call == TIMED_RECV) {
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, pipefd) == 0);
+        struct timeval tv = { .tv_sec = 30 };
+        CHECK(setsockopt(pipefd[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+    } else {
+        CHECK(pipe(pipefd) == 0);
+    }
     install(flags);
     atomic_store(&handled, 0);
-    struct blocked b = { .poll = use_poll };
+    struct blocked b = { .call = call };
     pthread_t t;
     CHECK_RC(pthread_create(&t, NULL, blocked_call, &b), 0);
     if (want_eintr) {
@@ -108,9 +128,11 @@ int main(void)
     sigaddset(&usr1, SIGUSR1);
     CHECK_RC(pthread_sigmask(SIG_BLOCK, &usr1, NULL), 0);
 
-    run(false, 0, true);            /* read, no SA_RESTART: EINTR */
-    run(false, SA_RESTART, false);  /* read, SA_RESTART: restarted */
-    run(true, SA_RESTART, true);    /* poll: EINTR despite SA_RESTART */
-    run(true, 0, true);
+    run(READ, 0, true);             /* no SA_RESTART: EINTR */
+    run(READ, SA_RESTART, false);   /* SA_RESTART: restarted */
+    run(POLL, SA_RESTART, true);    /* EINTR despite SA_RESTART */
+    run(POLL, 0, true);
+    run(TIMED_RECV, SA_RESTART, true);
+    run(TIMED_RECV, 0, true);
     return 0;
 }
