@@ -195,9 +195,18 @@ SHIM_EXPORT int sigsuspend(const sigset_t *mask)
 	return HANDOFF(true, real.sigsuspend(mask));
 }
 
+/* pause ends when a handler runs, whichever kernel thread the signal went
+ * to (the kernel ends the pause of the thread it delivers to, and a
+ * thread's kernel thread is goshim's choice): the G waits for
+ * netpoll_interrupt, which the trampoline of signal.c calls, with or
+ * without SA_RESTART, as pause is never restarted. */
 SHIM_EXPORT int pause(void)
 {
-	return HANDOFF(true, real.pause());
+	if (!io_g())
+		return real.pause();
+	int e = netpoll_wait(NULL, 0, -1, WAIT_POLL);
+	errno = e == -EINTR || e == 0 ? EINTR : -e;
+	return -1;
 }
 
 /* ---------------------------------------------------------------- IPC */

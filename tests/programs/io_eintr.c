@@ -1,8 +1,8 @@
 /* A handler of a process-directed signal interrupts a thread blocked in
  * I/O as the kernel would: a read of an empty pipe ends with EINTR when
  * the handler was installed without SA_RESTART, goes on waiting when with
- * it; poll, and recv on a socket with SO_RCVTIMEO, end with EINTR either
- * way (the kernel never restarts them).
+ * it; poll, recv on a socket with SO_RCVTIMEO and pause end with EINTR
+ * either way (the kernel never restarts them).
  *
  * main blocks SIGUSR1 before it creates the blocked thread, which unblocks
  * it: natively that thread is the only one the kernel can deliver the
@@ -42,7 +42,7 @@ static void install(int flags)
     CHECK((now.sa_flags & SA_RESTART) == (flags & SA_RESTART));
 }
 
-enum call { READ, POLL, TIMED_RECV };
+enum call { READ, POLL, TIMED_RECV, PAUSE };
 
 struct blocked {
     enum call call;
@@ -69,6 +69,9 @@ static void *blocked_call(void *arg)
         break;
     case TIMED_RECV:
         b->ret = recv(pipefd[0], &c, 1, 0);
+        break;
+    case PAUSE:
+        b->ret = pause();
         break;
     }
     b->err = errno_now();
@@ -134,5 +137,6 @@ int main(void)
     run(POLL, 0, true);
     run(TIMED_RECV, SA_RESTART, true);
     run(TIMED_RECV, 0, true);
+    run(PAUSE, SA_RESTART, true);   /* pause is never restarted */
     return 0;
 }
