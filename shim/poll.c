@@ -61,10 +61,6 @@ static int fdwait_park(struct fdwait *w, int64_t deadline)
 	return e == -EBADF ? 0 : e;
 }
 
-static int64_t ns_deadline(int64_t ns)
-{
-	return ns < 0 ? -1 : nanotime() + ns;
-}
 
 /* The deadline of a relative timeout: -1 for none (NULL), 0 for a zero
  * one (look, do not wait); false when ts is invalid (EINVAL). */
@@ -75,15 +71,17 @@ static bool ts_deadline(const struct timespec *ts, int64_t *deadline)
 		return true;
 	if (ts->tv_sec < 0 || !shim_timespec_valid(ts))
 		return false;
-	*deadline = ts->tv_sec == 0 && ts->tv_nsec == 0 ?
-			    0 : ns_deadline(ts->tv_sec * 1000000000LL + ts->tv_nsec);
+	*deadline = ts->tv_sec == 0 && ts->tv_nsec == 0 ? 0 : shim_rel_deadline(ts);
 	return true;
 }
 
 /* The deadline of a timeout in milliseconds (poll, epoll_wait). */
 static int64_t ms_deadline(int timeout)
 {
-	return timeout < 0 ? -1 : timeout == 0 ? 0 : ns_deadline(timeout * 1000000LL);
+	if (timeout <= 0)
+		return timeout < 0 ? -1 : 0;
+	struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
+	return shim_rel_deadline(&ts);
 }
 
 /* What is left of deadline, as a relative timespec (the blocking call's). */
@@ -127,10 +125,7 @@ static long do_ppoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, const si
 	return r;
 blocking:;
 	struct timespec left = remaining(deadline);
-	entersyscallblock();
-	r = rt_syscall5(SYS_ppoll, fds, nfds, deadline < 0 ? NULL : &left, mask, 8);
-	exitsyscall();
-	return r;
+	return HANDOFF(true, rt_syscall5(SYS_ppoll, fds, nfds, deadline < 0 ? NULL : &left, mask, 8));
 }
 
 SHIM_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
@@ -253,10 +248,7 @@ restore:
 		return r;
 blocking:;
 	struct timespec left = remaining(deadline);
-	entersyscallblock();
-	r = rt_syscall6(SYS_pselect6, nfds, rd, wr, ex, deadline < 0 ? NULL : &left, sap);
-	exitsyscall();
-	return r;
+	return HANDOFF(true, rt_syscall6(SYS_pselect6, nfds, rd, wr, ex, deadline < 0 ? NULL : &left, sap));
 }
 
 /* A struct timeval as the kernel's select reads it: microseconds past a
@@ -266,16 +258,14 @@ static int64_t tv_deadline(const struct timeval *tv, bool *bad)
 	*bad = false;
 	if (!tv)
 		return -1;
-	int64_t sec = tv->tv_sec + tv->tv_usec / 1000000, usec = tv->tv_usec % 1000000;
-	if (sec < 0 || usec < 0) {
+	struct timespec ts = { tv->tv_sec + tv->tv_usec / 1000000, tv->tv_usec % 1000000 * 1000 };
+	if (ts.tv_sec < 0 || ts.tv_nsec < 0) {
 		*bad = true;
 		return 0;
 	}
-	if (sec == 0 && usec == 0)
+	if (ts.tv_sec == 0 && ts.tv_nsec == 0)
 		return 0;
-	if (sec > INT64_MAX / 4000000000LL)
-		return -1;
-	return ns_deadline(sec * 1000000000 + usec * 1000);
+	return shim_rel_deadline(&ts);
 }
 
 /* Linux's select writes back the time left. */
@@ -344,10 +334,7 @@ static long do_epoll(int epfd, struct epoll_event *evs, int max, int64_t deadlin
 		int64_t left = deadline - nanotime();
 		ms = left <= 0 ? 0 : left > INT32_MAX * 1000000LL ? INT32_MAX : (int)((left + 999999) / 1000000);
 	}
-	entersyscallblock();
-	r = rt_syscall6(SYS_epoll_pwait, epfd, evs, max, ms, mask, 8);
-	exitsyscall();
-	return r;
+	return HANDOFF(true, rt_syscall6(SYS_epoll_pwait, epfd, evs, max, ms, mask, 8));
 }
 
 SHIM_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout,

@@ -26,6 +26,8 @@ static inline struct g *shim_g(void)
 	return getg_user();
 }
 
+/* Monotonic deadline for a relative time from now (clamped far ahead). */
+int64_t shim_rel_deadline(const struct timespec *rel);
 /* Monotonic deadline for an absolute time on clock, or -1 on error. */
 int64_t shim_deadline(clockid_t clock, const struct timespec *abstime);
 bool shim_timespec_valid(const struct timespec *ts);

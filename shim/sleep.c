@@ -8,14 +8,6 @@
 
 #include "shim.h"
 
-static int64_t rel_deadline(const struct timespec *req)
-{
-	int64_t now = nanotime();
-	if (req->tv_sec > (INT64_MAX / 4 - now) / 1000000000)
-		return INT64_MAX / 4;
-	return now + (int64_t)req->tv_sec * 1000000000 + req->tv_nsec;
-}
-
 static void yield_g(struct g *gp)
 {
 	if (sched_has_work(gp->m->p))
@@ -31,7 +23,7 @@ SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 		errno = EINVAL;
 		return -1;
 	}
-	rt_sleep_until(rel_deadline(req));
+	rt_sleep_until(shim_rel_deadline(req));
 	return 0;
 }
 
@@ -56,7 +48,7 @@ SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespe
 	if (flags & TIMER_ABSTIME)
 		rt_sleep_until(shim_deadline(clock, req));
 	else
-		rt_sleep_until(rel_deadline(req));
+		rt_sleep_until(shim_rel_deadline(req));
 	return 0;
 }
 
@@ -66,7 +58,7 @@ SHIM_EXPORT int usleep(useconds_t usec)
 	if (!gp)
 		return real.usleep(usec);
 	struct timespec ts = { usec / 1000000, (long)(usec % 1000000) * 1000 };
-	rt_sleep_until(rel_deadline(&ts));
+	rt_sleep_until(shim_rel_deadline(&ts));
 	return 0;
 }
 
@@ -76,7 +68,7 @@ SHIM_EXPORT unsigned int sleep(unsigned int seconds)
 	if (!gp)
 		return real.sleep(seconds);
 	struct timespec ts = { seconds, 0 };
-	rt_sleep_until(rel_deadline(&ts));
+	rt_sleep_until(shim_rel_deadline(&ts));
 	return 0;
 }
 

@@ -101,7 +101,7 @@ SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fla
 			errno = EINVAL;
 			return -1;
 		}
-		deadline = nanotime() + timeout->tv_sec * 1000000000LL + timeout->tv_nsec;
+		deadline = shim_rel_deadline(timeout);
 	}
 	unsigned int got = 0;
 	for (;;) {
@@ -185,27 +185,11 @@ SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 	return accept4(fd, addr, alen, 0);
 }
 
-struct connectcall {
-	int fd;
-	const struct sockaddr *addr;
-	socklen_t alen;
-};
-
-static long connect_try(void *arg, bool nowait)
-{
-	(void)nowait;
-	struct connectcall *c = arg;
-	return rt_syscall3(SYS_connect, c->fd, c->addr, c->alen);
-}
-
 /* A blocking connect is the kernel's, with the P handed off while it
  * waits: making it non-blocking would take the socket's O_NONBLOCK, which
  * the program's other threads would see.  Over loopback it returns at
  * once; a remote peer's handshake keeps the M, not the P. */
 SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 {
-	struct connectcall c = { fd, addr, alen };
-	if (!io_g())
-		return (int)io_ret(connect_try(&c, false));
-	return (int)io_ret(io_blocking(connect_try, &c));
+	return (int)io_ret(HANDOFF(false, rt_syscall3(SYS_connect, fd, addr, alen)));
 }

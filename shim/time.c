@@ -16,6 +16,17 @@ static int64_t ts_ns(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
+/* A relative time (valid, not negative) from now, as a nanotime()
+ * deadline; a time too far to represent waits "forever" (INT64_MAX / 4,
+ * past any real clock). */
+int64_t shim_rel_deadline(const struct timespec *rel)
+{
+	int64_t now = nanotime();
+	if (rel->tv_sec > (INT64_MAX / 4 - now) / 1000000000)
+		return INT64_MAX / 4;
+	return now + (int64_t)rel->tv_sec * 1000000000 + rel->tv_nsec;
+}
+
 /* An absolute time on clock, as a nanotime() deadline: the distance from
  * now on that clock is added to now on the monotonic one.  A time already
  * past gives a deadline already past. */
