@@ -62,12 +62,10 @@ bool io_ready_now(int fd, uint32_t events)
 	return rt_syscall5(SYS_ppoll, &p, 1, &zero, NULL, 8) != 0;
 }
 
-long io_blocking(io_try_fn try, void *arg)
+/* The call itself, with the P handed off while it may block. */
+static long io_blocking(io_try_fn try, void *arg)
 {
-	entersyscall();
-	long r = try(arg, false);
-	exitsyscall();
-	return r;
+	return HANDOFF(false, try(arg, false));
 }
 
 /* io_call with the deadline kept by the caller across calls (0: not read
@@ -231,28 +229,9 @@ SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 /* pread and pwrite name an offset, so the fd is seekable: a regular file
  * or a device, which epoll cannot watch.  The call is made with the P
  * handed off while it may block. */
-struct prw {
-	long nr;
-	int fd;
-	long buf;
-	long n;
-	off_t off;
-	int flags;
-};
-
-static long prw_try(void *arg, bool nowait)
-{
-	(void)nowait;
-	struct prw *a = arg;
-	return rt_syscall6(a->nr, a->fd, a->buf, a->n, a->off, 0, a->flags);
-}
-
 static long prw(long nr, int fd, long buf, long n, off_t off, int flags)
 {
-	struct prw a = { nr, fd, buf, n, off, flags };
-	if (!io_g())
-		return io_ret(prw_try(&a, false));
-	return io_ret(io_blocking(prw_try, &a));
+	return io_ret(HANDOFF(false, rt_syscall6(nr, fd, buf, n, off, 0, flags)));
 }
 
 SHIM_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)

@@ -72,9 +72,6 @@ struct iovop {
  * fails (a write on a stream or pipe, MSG_WAITALL on a stream). */
 long io_rw(struct iovop *op, bool all);
 
-/* The call, with the P handed off while it may block (entersyscall). */
-long io_blocking(io_try_fn try, void *arg);
-
 /* Whether fd is ready for events now, or in error (the call reports it). */
 bool io_ready_now(int fd, uint32_t events);
 
