@@ -219,6 +219,14 @@ static void reset_spinning(struct m *mp)
 
 /* ---------------------------------------------------------------- find_runnable */
 
+/* A waiting G becomes runnable; anything else is a double wake. */
+static void casg_runnable(struct g *gp)
+{
+	int32_t s = G_WAITING;
+	if (!atomic_compare_exchange_strong(&gp->status, &s, G_RUNNABLE))
+		rt_throw("ready: G not waiting");
+}
+
 void finish_switch(struct m *mp);
 
 /* Steals a G from another P, running victims' timers on the last pass.
@@ -275,9 +283,7 @@ static int64_t timers_earliest(void)
 static struct g *polled_first(struct g *list)
 {
 	injectglist(list->schedlink);
-	int32_t s = G_WAITING;
-	if (!atomic_compare_exchange_strong(&list->status, &s, G_RUNNABLE))
-		rt_throw("find_runnable: polled G not waiting");
+	casg_runnable(list);
 	return list;
 }
 
@@ -564,9 +570,7 @@ void park(bool (*unlockf)(struct g *gp, void *arg), void *arg, enum wait_reason 
 
 void ready(struct g *gp)
 {
-	int32_t s = G_WAITING;
-	if (!atomic_compare_exchange_strong(&gp->status, &s, G_RUNNABLE))
-		rt_throw("ready: G not waiting");
+	casg_runnable(gp);
 	runq_put_here(gp);
 }
 
@@ -582,9 +586,7 @@ void injectglist(struct g *list)
 	int32_t n = 0;
 	struct g *tail = NULL;
 	for (struct g *gp = list; gp; gp = gp->schedlink) {
-		int32_t s = G_WAITING;
-		if (!atomic_compare_exchange_strong(&gp->status, &s, G_RUNNABLE))
-			rt_throw("injectglist: G not waiting");
+		casg_runnable(gp);
 		tail = gp;
 		n++;
 	}
