@@ -31,4 +31,5 @@ EXTRA_DIST += \
 	bench/go/mutex_uncontended.go \
 	bench/go/mutex_contended.go \
 	bench/go/echo.go \
-	bench/go/pipe_pingpong.go
+	bench/go/pipe_pingpong.go \
+	bench/go/procstat.go

@@ -16,7 +16,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,26 +31,6 @@ const (
 	connectWindow = 64
 	sampleEvery   = 2 * time.Millisecond
 )
-
-// statusField returns field name ("Threads:", "VmHWM:") of
-// /proc/self/status, or -1.
-func statusField(name string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, name) {
-			f := strings.Fields(line[len(name):])
-			if len(f) > 0 {
-				if v, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					return v
-				}
-			}
-		}
-	}
-	return -1
-}
 
 func count(i int, def int64, what string) int64 {
 	if len(os.Args) <= i {
@@ -200,32 +179,12 @@ func main() {
 	opened := time.Since(tOpen)
 	ln.Close()
 
-	var maxThreads int64
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(sampleEvery)
-		defer tick.Stop()
-		for {
-			if t := statusField("Threads:"); t > maxThreads {
-				maxThreads = t
-			}
-			select {
-			case <-stop:
-				if t := statusField("Threads:"); t > maxThreads {
-					maxThreads = t
-				}
-				return
-			case <-tick.C:
-			}
-		}
-	}()
+	stopSampling := startSampling(sampleEvery)
 
 	t0 := time.Now()
 	close(gate)
 	clientsDone.Wait()
-	close(stop)
-	<-sampled
+	maxThreads := stopSampling()
 	served.Wait()
 
 	end := t0

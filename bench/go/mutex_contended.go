@@ -11,28 +11,9 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
-
-func statusField(name string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, name) {
-			f := strings.Fields(line[len(name):])
-			if len(f) > 0 {
-				if v, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					return v
-				}
-			}
-		}
-	}
-	return -1
-}
 
 func arg(i int, name string, dflt int64) int64 {
 	if len(os.Args) <= i {

@@ -12,32 +12,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
 
 const sampleEvery = 2 * time.Millisecond
-
-// statusField returns field name ("Threads:", "VmHWM:") of
-// /proc/self/status, or -1.
-func statusField(name string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, name) {
-			f := strings.Fields(line[len(name):])
-			if len(f) > 0 {
-				if v, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					return v
-				}
-			}
-		}
-	}
-	return -1
-}
 
 // transfer moves the one byte through f: a write, or the read that takes it.
 func transfer(f *os.File, write bool) {
@@ -95,33 +74,13 @@ func main() {
 		}(me)
 	}
 
-	var maxThreads int64
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(sampleEvery)
-		defer tick.Stop()
-		for {
-			if t := statusField("Threads:"); t > maxThreads {
-				maxThreads = t
-			}
-			select {
-			case <-stop:
-				if t := statusField("Threads:"); t > maxThreads {
-					maxThreads = t
-				}
-				return
-			case <-tick.C:
-			}
-		}
-	}()
+	stopSampling := startSampling(sampleEvery)
 
 	t0 := time.Now()
 	transfer(toW[0], true)
 	wg.Wait()
 	total := time.Since(t0).Nanoseconds()
-	close(stop)
-	<-sampled
+	maxThreads := stopSampling()
 
 	fmt.Printf("RESULT name=pipe_pingpong n=%d total_ns=%d per_op_ns=%.1f max_threads=%d maxrss_kib=%d\n",
 		hops, total, float64(total)/float64(hops), maxThreads, statusField("VmHWM:"))

@@ -12,31 +12,10 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// statusField returns field name ("Threads:", "VmHWM:") of
-// /proc/self/status, or -1.
-func statusField(name string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, name) {
-			f := strings.Fields(line[len(name):])
-			if len(f) > 0 {
-				if v, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					return v
-				}
-			}
-		}
-	}
-	return -1
-}
 
 func main() {
 	hops := int64(1000000)
