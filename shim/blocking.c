@@ -32,28 +32,28 @@
 SHIM_EXPORT int open(const char *path, int flags, ...)
 {
 	mode_t mode = OPEN_MODE(flags, flags);
-	return HANDOFF(false, real.open(path, flags, mode));
+	return HANDOFF_CANCEL(false, real.open(path, flags, mode));
 }
 
 SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = OPEN_MODE(flags, flags);
-	return HANDOFF(false, real.openat(dirfd, path, flags, mode));
+	return HANDOFF_CANCEL(false, real.openat(dirfd, path, flags, mode));
 }
 
 SHIM_EXPORT int creat(const char *path, mode_t mode)
 {
-	return HANDOFF(false, real.creat(path, mode));
+	return HANDOFF_CANCEL(false, real.creat(path, mode));
 }
 
 SHIM_EXPORT int __open_2(const char *path, int flags)
 {
-	return HANDOFF(false, real.open_2(path, flags));
+	return HANDOFF_CANCEL(false, real.open_2(path, flags));
 }
 
 SHIM_EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	return HANDOFF(false, real.openat_2(dirfd, path, flags));
+	return HANDOFF_CANCEL(false, real.openat_2(dirfd, path, flags));
 }
 
 SHIM_EXPORT int open64(const char *path, int flags, ...) SHIM_ALIAS(open);
@@ -64,17 +64,17 @@ SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags) SHIM_ALIAS(
 
 SHIM_EXPORT int fsync(int fd)
 {
-	return HANDOFF(false, real.fsync(fd));
+	return HANDOFF_CANCEL(false, real.fsync(fd));
 }
 
 SHIM_EXPORT int fdatasync(int fd)
 {
-	return HANDOFF(false, real.fdatasync(fd));
+	return HANDOFF_CANCEL(false, real.fdatasync(fd));
 }
 
 SHIM_EXPORT int sync_file_range(int fd, off_t off, off_t n, unsigned int flags)
 {
-	return HANDOFF(false, real.sync_file_range(fd, off, n, flags));
+	return HANDOFF_CANCEL(false, real.sync_file_range(fd, off, n, flags));
 }
 
 SHIM_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
@@ -112,39 +112,42 @@ SHIM_EXPORT int lockf64(int fd, int cmd, off_t len) SHIM_ALIAS(lockf);
 
 SHIM_EXPORT pid_t wait(int *status)
 {
-	return HANDOFF(true, real.wait(status));
+	return HANDOFF_CANCEL(true, real.wait(status));
 }
 
 SHIM_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 {
 	if (options & WNOHANG)
 		return real.waitpid(pid, status, options);
-	return HANDOFF(true, real.waitpid(pid, status, options));
+	return HANDOFF_CANCEL(true, real.waitpid(pid, status, options));
 }
 
 SHIM_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
 {
 	if (options & WNOHANG)
 		return real.wait3(status, options, ru);
-	return HANDOFF(true, real.wait3(status, options, ru));
+	return HANDOFF_CANCEL(true, real.wait3(status, options, ru));
 }
 
 SHIM_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 {
 	if (options & WNOHANG)
 		return real.wait4(pid, status, options, ru);
-	return HANDOFF(true, real.wait4(pid, status, options, ru));
+	return HANDOFF_CANCEL(true, real.wait4(pid, status, options, ru));
 }
 
 SHIM_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
 	if (options & WNOHANG)
 		return real.waitid(idtype, id, info, options);
-	return HANDOFF(true, real.waitid(idtype, id, info, options));
+	return HANDOFF_CANCEL(true, real.waitid(idtype, id, info, options));
 }
 
+/* A cancellation point on entry: glibc's system retries its wait for the
+ * child on EINTR, so a request that comes later acts after it. */
 SHIM_EXPORT int system(const char *cmd)
 {
+	io_testcancel();
 	return HANDOFF(true, real.system(cmd));
 }
 
@@ -175,24 +178,35 @@ SHIM_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *ho
 
 /* ---------------------------------------------------------------- signals */
 
+/* glibc's sigwait retries sigtimedwait on EINTR itself, where a
+ * cancellation request could not end it: the retries are made here. */
 SHIM_EXPORT int sigwait(const sigset_t *set, int *sig)
 {
-	return HANDOFF(true, real.sigwait(set, sig));
+	int errno_ = errno, r;
+	do
+		r = HANDOFF_CANCEL(true, real.sigtimedwait(set, NULL, NULL));
+	while (r < 0 && errno == EINTR);
+	int err = r < 0 ? errno : 0;
+	errno = errno_;
+	if (err)
+		return err;
+	*sig = r;
+	return 0;
 }
 
 SHIM_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
-	return HANDOFF(true, real.sigwaitinfo(set, info));
+	return HANDOFF_CANCEL(true, real.sigwaitinfo(set, info));
 }
 
 SHIM_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
-	return HANDOFF(true, real.sigtimedwait(set, info, ts));
+	return HANDOFF_CANCEL(true, real.sigtimedwait(set, info, ts));
 }
 
 SHIM_EXPORT int sigsuspend(const sigset_t *mask)
 {
-	return HANDOFF(true, real.sigsuspend(mask));
+	return HANDOFF_CANCEL(true, real.sigsuspend(mask));
 }
 
 /* pause ends when a handler runs, whichever kernel thread the signal went
@@ -204,7 +218,7 @@ SHIM_EXPORT int pause(void)
 {
 	if (!io_g())
 		return real.pause();
-	int e = netpoll_wait(NULL, 0, -1, WAIT_POLL);
+	int e = (int)io_cancel_check(netpoll_wait(NULL, 0, -1, WAIT_POLL));
 	errno = e == -EINTR || e == 0 ? EINTR : -e;
 	return -1;
 }
@@ -215,14 +229,14 @@ SHIM_EXPORT ssize_t msgrcv(int id, void *msg, size_t n, long type, int flags)
 {
 	if (flags & IPC_NOWAIT)
 		return real.msgrcv(id, msg, n, type, flags);
-	return HANDOFF(true, real.msgrcv(id, msg, n, type, flags));
+	return HANDOFF_CANCEL(true, real.msgrcv(id, msg, n, type, flags));
 }
 
 SHIM_EXPORT int msgsnd(int id, const void *msg, size_t n, int flags)
 {
 	if (flags & IPC_NOWAIT)
 		return real.msgsnd(id, msg, n, flags);
-	return HANDOFF(false, real.msgsnd(id, msg, n, flags));
+	return HANDOFF_CANCEL(false, real.msgsnd(id, msg, n, flags));
 }
 
 SHIM_EXPORT int semop(int id, struct sembuf *ops, size_t n)
@@ -237,22 +251,22 @@ SHIM_EXPORT int semtimedop(int id, struct sembuf *ops, size_t n, const struct ti
 
 SHIM_EXPORT ssize_t mq_receive(mqd_t q, char *msg, size_t n, unsigned int *prio)
 {
-	return HANDOFF(true, real.mq_receive(q, msg, n, prio));
+	return HANDOFF_CANCEL(true, real.mq_receive(q, msg, n, prio));
 }
 
 SHIM_EXPORT int mq_send(mqd_t q, const char *msg, size_t n, unsigned int prio)
 {
-	return HANDOFF(false, real.mq_send(q, msg, n, prio));
+	return HANDOFF_CANCEL(false, real.mq_send(q, msg, n, prio));
 }
 
 SHIM_EXPORT ssize_t mq_timedreceive(mqd_t q, char *msg, size_t n, unsigned int *prio,
 				    const struct timespec *ts)
 {
-	return HANDOFF(true, real.mq_timedreceive(q, msg, n, prio, ts));
+	return HANDOFF_CANCEL(true, real.mq_timedreceive(q, msg, n, prio, ts));
 }
 
 SHIM_EXPORT int mq_timedsend(mqd_t q, const char *msg, size_t n, unsigned int prio,
 			     const struct timespec *ts)
 {
-	return HANDOFF(false, real.mq_timedsend(q, msg, n, prio, ts));
+	return HANDOFF_CANCEL(false, real.mq_timedsend(q, msg, n, prio, ts));
 }

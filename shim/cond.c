@@ -30,6 +30,11 @@
  * waiters record their mutex in the condvar (POSIX: all concurrent waiters
  * use the same one).
  *
+ * Cancellation.  A wait is a cancellation point (sema_wait_intr): a
+ * request dequeues the waiter, which locks the mutex again and acts upon
+ * it; a waiter a broadcast moved onto the mutex was woken already, and
+ * returns normally, the request still pending.
+ *
  * Destroy.  A woken waiter still touches nwaiters after it was woken, so
  * pthread_cond_destroy (like glibc's) waits until every waiter has left.
  * Waiters still blocked make it EBUSY (glibc would wait forever).
@@ -89,6 +94,9 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *m, clockid_t clock,
 	int err = sync_deadline(clock, abstime, &deadline);
 	if (err)
 		return err;
+	struct g *gp = shim_g();
+	if (gp)
+		shim_testcancel(gp);  /* with the mutex held, as after a wait */
 
 	atomic_fetch_add(&c->nwaiters, 1);
 	atomic_store_explicit(&c->mutex, m, memory_order_relaxed);
@@ -98,13 +106,17 @@ static int cond_wait(pthread_cond_t *pc, pthread_mutex_t *m, clockid_t clock,
 		sync_leave(&c->nwaiters);
 		return err;
 	}
-	int r = sema_wait(&c->seq, seq, deadline, WAIT_COND);
+	int r = sema_wait_intr(&c->seq, seq, deadline, WAIT_COND);
 	/* A waiter moved onto the mutex left the condvar then (the
 	 * broadcaster counted it out): it must not touch it again. */
 	if (r != SEMA_REQUEUED)
 		sync_leave(&c->nwaiters);
 	/* A robust mutex's EOWNERDEAD (and the like) wins over ETIMEDOUT. */
 	err = r == SEMA_REQUEUED ? mutex_lock_requeued(m) : pthread_mutex_lock(m);
+	/* Cancelled while it waited: the cleanup handlers run with the mutex
+	 * locked again, as POSIX has it.  The request took no wake-up. */
+	if (r == -EINTR)
+		shim_testcancel(gp);
 	if (err)
 		return err;
 	return r == -ETIMEDOUT ? ETIMEDOUT : 0;

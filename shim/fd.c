@@ -15,6 +15,8 @@
 
 SHIM_EXPORT int close(int fd)
 {
+	/* A cancellation point: a due request acts before the fd is closed. */
+	io_testcancel();
 	netpoll_close(fd);
 	/* A lingering socket (SO_LINGER) blocks in close. */
 	return (int)io_ret(HANDOFF(false, rt_syscall1(SYS_close, fd)));
@@ -41,7 +43,7 @@ SHIM_EXPORT int fcntl(int fd, int cmd, ...)
 	long arg = va_arg(ap, long);
 	va_end(ap);
 	if (cmd == F_SETLKW || cmd == F_OFD_SETLKW)
-		return HANDOFF(true, real.fcntl(fd, cmd, arg));
+		return HANDOFF_CANCEL(true, real.fcntl(fd, cmd, arg));
 	return real.fcntl(fd, cmd, arg);
 }
 

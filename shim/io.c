@@ -65,7 +65,7 @@ bool io_ready_now(int fd, uint32_t events)
 /* The call itself, with the P handed off while it may block. */
 static long io_blocking(io_try_fn try, void *arg)
 {
-	return HANDOFF(false, try(arg, false));
+	return HANDOFF_CANCEL(false, try(arg, false));
 }
 
 /* io_call with the deadline kept by the caller across calls (0: not read
@@ -100,10 +100,20 @@ static long io_call_until(int fd, uint32_t events, int timeo_opt, io_try_fn try,
 	}
 }
 
+/* The first io_call_until of a cancellation point: a request acts on
+ * entry, and when it ended the wait; a continuation that has moved data
+ * returns what it moved instead, as an interrupted kernel call would. */
+static long io_call_first(int fd, uint32_t events, int timeo_opt, io_try_fn try, void *arg,
+			  int64_t *deadline)
+{
+	shim_testcancel(getg_user());
+	return io_cancel_check(io_call_until(fd, events, timeo_opt, try, arg, deadline));
+}
+
 long io_call(int fd, uint32_t events, int timeo_opt, io_try_fn try, void *arg)
 {
 	int64_t deadline = 0;
-	return io_call_until(fd, events, timeo_opt, try, arg, &deadline);
+	return io_call_first(fd, events, timeo_opt, try, arg, &deadline);
 }
 
 /* ---------------------------------------------------------------- read, write */
@@ -152,7 +162,7 @@ long io_rw(struct iovop *op, bool all)
 	uint32_t events = op->write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
 	int timeo = op->write ? SO_SNDTIMEO : SO_RCVTIMEO;
 	int64_t deadline = 0;
-	long r = io_call_until(op->fd, events, timeo, iov_try, op, &deadline);
+	long r = io_call_first(op->fd, events, timeo, iov_try, op, &deadline);
 	if (r <= 0 || !all || !op->nowait)
 		return r;
 	const struct iovec *iov = op->msg->msg_iov;
@@ -231,7 +241,7 @@ SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
  * handed off while it may block. */
 static long prw(long nr, int fd, long buf, long n, off_t off, int flags)
 {
-	return io_ret(HANDOFF(false, rt_syscall6(nr, fd, buf, n, off, 0, flags)));
+	return io_ret(HANDOFF_CANCEL(false, rt_syscall6(nr, fd, buf, n, off, 0, flags)));
 }
 
 SHIM_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)

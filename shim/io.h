@@ -25,23 +25,56 @@ static inline struct g *io_g(void)
 
 /* Evaluates expr, a call that may block the kernel thread, with the P
  * handed off meanwhile (at once when known_long); errno is expr's. */
-#define HANDOFF(known_long, expr)					\
+#define HANDOFF(known_long, expr) HANDOFF_(known_long, false, expr)
+
+/* The same for a cancellation point: a due request is acted upon before
+ * the call, and a request that comes while it blocks ends it (a failure
+ * with EINTR, which then acts upon it).  expr is an integer call. */
+#define HANDOFF_CANCEL(known_long, expr) HANDOFF_(known_long, true, expr)
+
+#define HANDOFF_(known_long, cancel, expr)				\
 	({								\
-		bool handoff_ = io_g() != NULL;				\
-		if (handoff_) {						\
+		struct g *hg_ = io_g();					\
+		struct intrhook hh_;					\
+		bool hc_ = (cancel) && hg_;				\
+		if (hc_)						\
+			cancel_enter(hg_, &hh_);			\
+		if (hg_) {						\
 			if (known_long)					\
 				entersyscallblock();			\
 			else						\
 				entersyscall();				\
 		}							\
 		__typeof__(expr) r_ = (expr);				\
-		if (handoff_) {						\
-			int errno_ = errno;				\
+		int errno_ = errno;					\
+		if (hc_)						\
+			cancel_leave(hg_, &hh_);			\
+		if (hg_)						\
 			exitsyscall();					\
-			errno = errno_;					\
-		}							\
+		if (hc_ && ((long)r_ == -EINTR ||			\
+			    ((long)r_ == -1 && errno_ == EINTR)))	\
+			shim_testcancel(hg_);				\
+		errno = errno_;						\
 		r_;							\
 	})
+
+/* The end of a cancellation point's wait: a result of -EINTR may be a
+ * cancellation request that ended it, acted upon here. */
+static inline long io_cancel_check(long r)
+{
+	if (r == -EINTR)
+		shim_testcancel(getg_user());
+	return r;
+}
+
+/* A cancellation point that does not wait itself: acts upon a due
+ * request of the calling G. */
+static inline void io_testcancel(void)
+{
+	struct g *gp = shim_g();
+	if (gp)
+		shim_testcancel(gp);
+}
 
 /* One attempt of the program's call.  nowait: the attempt must not block
  * (MSG_DONTWAIT, RWF_NOWAIT) and returns -EAGAIN when it would, or

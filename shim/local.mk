@@ -7,6 +7,7 @@ libgoshim_la_SOURCES = \
 	shim/barrier.c \
 	shim/blocking.c \
 	shim/c11.c \
+	shim/cancel.c \
 	shim/cleanup.c \
 	shim/cond.c \
 	shim/fd.c \

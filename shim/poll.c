@@ -9,6 +9,9 @@
  * The signal mask of ppoll, pselect and epoll_pwait applies to the kernel
  * calls (a pending signal it unblocks is delivered, EINTR), not yet to the
  * G's wait.
+ *
+ * All are cancellation points: a request acts on entry, and when it ended
+ * the wait (-EINTR from netpoll_wait or the hand-off).
  */
 #include <poll.h>
 #include <signal.h>
@@ -97,6 +100,7 @@ static struct timespec remaining(int64_t deadline)
 
 static long do_ppoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, const sigset_t *mask)
 {
+	shim_testcancel(getg_user());
 	struct timespec zero = { 0, 0 };
 	long r = rt_syscall5(SYS_ppoll, fds, nfds, &zero, mask, 8);
 	if (r != 0 || deadline == 0)
@@ -125,7 +129,7 @@ static long do_ppoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, const si
 	return r;
 blocking:;
 	struct timespec left = remaining(deadline);
-	return HANDOFF(true, rt_syscall5(SYS_ppoll, fds, nfds, deadline < 0 ? NULL : &left, mask, 8));
+	return HANDOFF_CANCEL(true, rt_syscall5(SYS_ppoll, fds, nfds, deadline < 0 ? NULL : &left, mask, 8));
 }
 
 SHIM_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
@@ -134,7 +138,7 @@ SHIM_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 		struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
 		return (int)io_ret(rt_syscall5(SYS_ppoll, fds, nfds, timeout < 0 ? NULL : &ts, NULL, 8));
 	}
-	return (int)io_ret(do_ppoll(fds, nfds, ms_deadline(timeout), NULL));
+	return (int)io_ret(io_cancel_check(do_ppoll(fds, nfds, ms_deadline(timeout), NULL)));
 }
 
 SHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
@@ -145,7 +149,7 @@ SHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tm
 	int64_t deadline;
 	if (!ts_deadline(tmo, &deadline))
 		return (int)io_ret(-EINVAL);
-	return (int)io_ret(do_ppoll(fds, nfds, deadline, mask));
+	return (int)io_ret(io_cancel_check(do_ppoll(fds, nfds, deadline, mask)));
 }
 
 extern void __chk_fail(void) __attribute__((noreturn));
@@ -179,6 +183,7 @@ struct sigarg {
 static long do_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t deadline,
 		      const sigset_t *mask)
 {
+	shim_testcancel(getg_user());
 	struct timespec zero = { 0, 0 };
 	struct sigarg sa = { mask, 8 };
 	const struct sigarg *sap = mask ? &sa : NULL;
@@ -248,7 +253,7 @@ restore:
 		return r;
 blocking:;
 	struct timespec left = remaining(deadline);
-	return HANDOFF(true, rt_syscall6(SYS_pselect6, nfds, rd, wr, ex, deadline < 0 ? NULL : &left, sap));
+	return HANDOFF_CANCEL(true, rt_syscall6(SYS_pselect6, nfds, rd, wr, ex, deadline < 0 ? NULL : &left, sap));
 }
 
 /* A struct timeval as the kernel's select reads it: microseconds past a
@@ -279,7 +284,7 @@ SHIM_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct time
 		errno = EINVAL;
 		return -1;
 	}
-	long r = do_select(nfds, rd, wr, ex, deadline, NULL);
+	long r = io_cancel_check(do_select(nfds, rd, wr, ex, deadline, NULL));
 	if (tv && deadline > 0) {
 		struct timespec left = remaining(deadline);
 		tv->tv_sec = left.tv_sec;
@@ -303,7 +308,7 @@ SHIM_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const stru
 	int64_t deadline;
 	if (!ts_deadline(ts, &deadline))
 		return (int)io_ret(-EINVAL);
-	return (int)io_ret(do_select(nfds, rd, wr, ex, deadline, mask));
+	return (int)io_ret(io_cancel_check(do_select(nfds, rd, wr, ex, deadline, mask)));
 }
 
 /* ---------------------------------------------------------------- epoll */
@@ -311,6 +316,7 @@ SHIM_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const stru
 static long do_epoll(int epfd, struct epoll_event *evs, int max, int64_t deadline,
 		     const sigset_t *mask)
 {
+	shim_testcancel(getg_user());
 	long r = rt_syscall6(SYS_epoll_pwait, epfd, evs, max, 0, mask, 8);
 	if (r != 0 || deadline == 0)
 		return r;
@@ -334,7 +340,7 @@ static long do_epoll(int epfd, struct epoll_event *evs, int max, int64_t deadlin
 		int64_t left = deadline - nanotime();
 		ms = left <= 0 ? 0 : left > INT32_MAX * 1000000LL ? INT32_MAX : (int)((left + 999999) / 1000000);
 	}
-	return HANDOFF(true, rt_syscall6(SYS_epoll_pwait, epfd, evs, max, ms, mask, 8));
+	return HANDOFF_CANCEL(true, rt_syscall6(SYS_epoll_pwait, epfd, evs, max, ms, mask, 8));
 }
 
 SHIM_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout,
@@ -342,7 +348,7 @@ SHIM_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int time
 {
 	if (!io_g())
 		return (int)io_ret(rt_syscall6(SYS_epoll_pwait, epfd, evs, max, timeout, mask, 8));
-	return (int)io_ret(do_epoll(epfd, evs, max, ms_deadline(timeout), mask));
+	return (int)io_ret(io_cancel_check(do_epoll(epfd, evs, max, ms_deadline(timeout), mask)));
 }
 
 SHIM_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
@@ -358,5 +364,5 @@ SHIM_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int max,
 	int64_t deadline;
 	if (!ts_deadline(ts, &deadline))
 		return (int)io_ret(-EINVAL);
-	return (int)io_ret(do_epoll(epfd, evs, max, deadline, mask));
+	return (int)io_ret(io_cancel_check(do_epoll(epfd, evs, max, deadline, mask)));
 }

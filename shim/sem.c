@@ -81,19 +81,26 @@ static int sem_wait_common(sem_t *ps, clockid_t clock, const struct timespec *ab
 	atomic_fetch_add(&s->nwaiters, 1);
 	int r = 0;
 	while (!try_take(s)) {
-		r = sema_wait(&s->value, 0, deadline, WAIT_SEMAPHORE);
-		if (r == -ETIMEDOUT && try_take(s))
+		r = sema_wait_intr(&s->value, 0, deadline, WAIT_SEMAPHORE);
+		if ((r == -ETIMEDOUT || r == -EINTR) && try_take(s))
 			r = 0;
-		if (r == -ETIMEDOUT)
+		if (r == -ETIMEDOUT || r == -EINTR)
 			break;
 		r = 0;
 	}
 	atomic_fetch_sub(&s->nwaiters, 1);
+	if (r == -EINTR)
+		shim_testcancel(getg_user());
 	return r ? fail(-r) : 0;
 }
 
 SHIM_EXPORT int sem_wait(sem_t *s)
 {
+	/* glibc's sem_wait (alone of the waits) acts upon a pending request
+	 * even when it can take the semaphore at once. */
+	struct g *gp = shim_g();
+	if (gp)
+		shim_testcancel(gp);
 	return sem_wait_common(s, CLOCK_REALTIME, NULL);
 }
 

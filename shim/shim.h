@@ -32,6 +32,22 @@ int64_t shim_rel_deadline(const struct timespec *rel);
 int64_t shim_deadline(clockid_t clock, const struct timespec *abstime);
 bool shim_timespec_valid(const struct timespec *ts);
 
+/* Acts upon gp's due cancellation request: gp exits with
+ * PTHREAD_CANCELED (cancel.c). */
+void cancel_act(struct g *gp) __attribute__((noreturn));
+
+/* A cancellation point: acts upon a due request. */
+static inline void shim_testcancel(struct g *gp)
+{
+	if (unlikely(g_cancel_due(gp)))
+		cancel_act(gp);
+}
+
+/* Around a cancellation point's system call on gp's M (a hand-off): a
+ * request ends it with EINTR.  cancel_enter acts upon a due request. */
+void cancel_enter(struct g *gp, struct intrhook *h);
+void cancel_leave(struct g *gp, struct intrhook *h);
+
 /* The G behind a pthread_t, or NULL if it names no live thread. */
 static inline struct g *shim_thread(pthread_t th)
 {

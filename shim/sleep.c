@@ -1,12 +1,21 @@
 /*
  * sleep.c — sleeps and yields: nanosleep, clock_nanosleep, usleep, sleep,
  * sched_yield, pthread_yield.  A G sleeps on a timer of its P and gives the
- * M to other Gs meanwhile.
+ * M to other Gs meanwhile.  The sleeps are cancellation points: on entry,
+ * and while they sleep.
  */
 #include <time.h>
 #include <unistd.h>
 
 #include "shim.h"
+
+/* Sleeps the calling G until the monotonic deadline. */
+static void sleep_until(struct g *gp, int64_t deadline)
+{
+	shim_testcancel(gp);
+	if (rt_sleep_until(deadline) == -EINTR)
+		shim_testcancel(gp);
+}
 
 static void yield_g(struct g *gp)
 {
@@ -23,7 +32,7 @@ SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 		errno = EINVAL;
 		return -1;
 	}
-	rt_sleep_until(shim_rel_deadline(req));
+	sleep_until(gp, shim_rel_deadline(req));
 	return 0;
 }
 
@@ -45,10 +54,7 @@ SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespe
 		return real.clock_nanosleep(clock, flags, req, rem);
 	if (!shim_timespec_valid(req) || req->tv_sec < 0)
 		return EINVAL;
-	if (flags & TIMER_ABSTIME)
-		rt_sleep_until(shim_deadline(clock, req));
-	else
-		rt_sleep_until(shim_rel_deadline(req));
+	sleep_until(gp, flags & TIMER_ABSTIME ? shim_deadline(clock, req) : shim_rel_deadline(req));
 	return 0;
 }
 
@@ -58,7 +64,7 @@ SHIM_EXPORT int usleep(useconds_t usec)
 	if (!gp)
 		return real.usleep(usec);
 	struct timespec ts = { usec / 1000000, (long)(usec % 1000000) * 1000 };
-	rt_sleep_until(shim_rel_deadline(&ts));
+	sleep_until(gp, shim_rel_deadline(&ts));
 	return 0;
 }
 
@@ -68,7 +74,7 @@ SHIM_EXPORT unsigned int sleep(unsigned int seconds)
 	if (!gp)
 		return real.sleep(seconds);
 	struct timespec ts = { seconds, 0 };
-	rt_sleep_until(shim_rel_deadline(&ts));
+	sleep_until(gp, shim_rel_deadline(&ts));
 	return 0;
 }
 

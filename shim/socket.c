@@ -20,7 +20,10 @@
 
 static long sock_rw(int fd, struct msghdr *m, int flags, bool write)
 {
-	if (!io_g() || (flags & MSG_DONTWAIT))
+	struct g *gp = io_g();
+	if (gp)
+		shim_testcancel(gp);  /* a cancellation point, even non-blocking */
+	if (!gp || (flags & MSG_DONTWAIT))
 		return rt_syscall3(write ? SYS_sendmsg : SYS_recvmsg, fd, m, flags);
 	struct iovop op = { fd, m, flags, true, write, false };
 	return io_rw(&op, write || (flags & MSG_WAITALL));
@@ -93,7 +96,10 @@ SHIM_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, i
 SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 			 struct timespec *timeout)
 {
-	if (!io_g() || (flags & MSG_DONTWAIT))
+	struct g *gp = io_g();
+	if (gp)
+		shim_testcancel(gp);
+	if (!gp || (flags & MSG_DONTWAIT))
 		return (int)io_ret(rt_syscall5(SYS_recvmmsg, fd, vec, vlen, flags, timeout));
 	int64_t deadline = -1, sodeadline = 0;
 	if (timeout) {
@@ -123,6 +129,8 @@ SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fla
 			until = deadline;
 		struct pollnode n = { .fd = fd, .events = EPOLLIN | EPOLLRDHUP };
 		int e = netpoll_wait(&n, 1, until, WAIT_IO);
+		if (!got)
+			io_cancel_check(e);
 		if (e == -ETIMEDOUT)
 			return got ? (int)got : (int)io_ret(-EAGAIN);
 		if (e < 0)
@@ -133,7 +141,10 @@ SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fla
 /* A blocking sendmmsg sends each message whole, one after the other. */
 SHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
-	if (!io_g() || (flags & MSG_DONTWAIT))
+	struct g *gp = io_g();
+	if (gp)
+		shim_testcancel(gp);
+	if (!gp || (flags & MSG_DONTWAIT))
 		return (int)io_ret(rt_syscall4(SYS_sendmmsg, fd, vec, vlen, flags));
 	if (vlen > IOV_MAX)
 		vlen = IOV_MAX;
@@ -191,5 +202,5 @@ SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *alen)
  * once; a remote peer's handshake keeps the M, not the P. */
 SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 {
-	return (int)io_ret(HANDOFF(false, rt_syscall3(SYS_connect, fd, addr, alen)));
+	return (int)io_ret(HANDOFF_CANCEL(false, rt_syscall3(SYS_connect, fd, addr, alen)));
 }

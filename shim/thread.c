@@ -57,14 +57,21 @@ static int join(pthread_t th, void **retval, int64_t deadline, bool try)
 		return EINVAL;
 	if (gp == me || (me && atomic_load(&me->joiner) == gp))
 		return EDEADLK;
+	/* A cancellation point (but pthread_tryjoin_np): on entry, and while
+	 * it waits; a cancelled joiner leaves the thread joinable. */
+	if (me && !try)
+		shim_testcancel(me);
 	struct g *none = NULL;
 	/* Foreign threads join too; any non-NULL marker will do for them. */
 	if (!atomic_compare_exchange_strong(&gp->joiner, &none, me ? me : gp))
 		return EINVAL;
 	while ((js = atomic_load(&gp->join_state)) == J_JOINABLE) {
-		if (sema_wait(&gp->join_state, J_JOINABLE, deadline, WAIT_JOIN) == -ETIMEDOUT &&
+		int r = sema_wait_intr(&gp->join_state, J_JOINABLE, deadline, WAIT_JOIN);
+		if ((r == -ETIMEDOUT || r == -EINTR) &&
 		    atomic_load(&gp->join_state) == J_JOINABLE) {
 			atomic_store(&gp->joiner, NULL);
+			if (r == -EINTR)
+				shim_testcancel(me);
 			return ETIMEDOUT;
 		}
 	}
@@ -132,8 +139,7 @@ SHIM_EXPORT void pthread_exit(void *retval)
 	struct g *gp = shim_g();
 	if (!gp)
 		real.pthread_exit(retval);
-	gp->retval = retval;
-	g_unwind(gp->cleanup);
+	g_exit_unwind(gp, retval);
 }
 
 SHIM_EXPORT pthread_t pthread_self(void)
@@ -261,9 +267,9 @@ SHIM_EXPORT int pthread_getaffinity_np(pthread_t th, size_t size, cpu_set_t *set
 
 /* ------------------------------------------------------- not yet per G */
 
-/* Signals to threads and cancellation arrive in a later step: until then a
- * call that would act on a G fails with ENOSYS and says so once, rather
- * than letting glibc dereference a pthread_t that is not its own. */
+/* Signals to threads arrive in a later step: until then a call that would
+ * act on a G fails with ENOSYS and says so once, rather than letting glibc
+ * dereference a pthread_t that is not its own. */
 static int unsupported(const char *what, _Atomic bool *warned)
 {
 	if (!atomic_exchange(warned, true))
@@ -293,50 +299,9 @@ SHIM_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value
 	return unsupported("pthread_sigqueue", &warned);
 }
 
-SHIM_EXPORT int pthread_cancel(pthread_t th)
-{
-	THREAD_OR_RETURN(gp, th, real.pthread_cancel(th));
-	static _Atomic bool warned;
-	return unsupported("pthread_cancel", &warned);
-}
-
 SHIM_EXPORT int pthread_getcpuclockid(pthread_t th, clockid_t *clock)
 {
 	THREAD_OR_RETURN(gp, th, real.pthread_getcpuclockid(th, clock));
 	static _Atomic bool warned;
 	return unsupported("pthread_getcpuclockid", &warned);
-}
-
-SHIM_EXPORT int pthread_setcancelstate(int state, int *old)
-{
-	struct g *gp = shim_g();
-	if (!gp)
-		return real.pthread_setcancelstate(state, old);
-	if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
-		return EINVAL;
-	if (old)
-		*old = gp->cancel_state;
-	gp->cancel_state = state;
-	return 0;
-}
-
-SHIM_EXPORT int pthread_setcanceltype(int type, int *old)
-{
-	struct g *gp = shim_g();
-	if (!gp)
-		return real.pthread_setcanceltype(type, old);
-	if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
-		return EINVAL;
-	if (old)
-		*old = gp->cancel_type;
-	gp->cancel_type = type;
-	return 0;
-}
-
-/* No cancellation request can be pending for a G yet (pthread_cancel
- * fails with ENOSYS), so there is nothing to act on. */
-SHIM_EXPORT void pthread_testcancel(void)
-{
-	if (!shim_g())
-		real.pthread_testcancel();
 }

@@ -2,10 +2,12 @@
 # libgoshim.la and directly into the unit tests.
 noinst_LTLIBRARIES += src/libruntime.la
 src_libruntime_la_SOURCES = \
+	src/arch/x86_64/sigreturn.S \
 	src/arch/x86_64/switch.S \
 	src/blocked.c \
 	src/env.c \
 	src/fork.c \
+	src/intr.c \
 	src/libc_real.c \
 	src/libc_real.h \
 	src/lock.c \

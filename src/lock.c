@@ -29,11 +29,6 @@ int rt_futex_wake(_Atomic uint32_t *addr, int n)
 	return (int)rt_syscall3(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n);
 }
 
-static inline void cpu_relax(void)
-{
-	__builtin_ia32_pause();
-}
-
 #ifdef GOSHIM_DEBUG
 /* Ranks of the locks held, innermost last: the M's (see struct
  * lockranks), or the kernel thread's where there is no M. */

@@ -360,19 +360,36 @@ static bool pw_commit(struct g *gp, void *arg)
 	return atomic_compare_exchange_strong(&w->state, &s, PW_PARKED);
 }
 
+/* intr_fire's hook: ends the wait (before it parks, if need be). */
+static void pw_intr(struct g *gp, struct intrhook *h)
+{
+	(void)gp;
+	struct g *woken = pw_fire(h->arg, PW_INTR);
+	if (woken)
+		ready(woken);
+}
+
 int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason reason)
 {
 	struct g *gp = getg_user();
 	struct pollwait w = { .g = gp, .state = PW_INIT, .reason = reason, .timed = deadline >= 0 };
+	struct intrhook hook = { .fn = pw_intr, .arg = &w };
+	/* A sleep is no signal's victim (see netpoll_interrupt) and needs no
+	 * poller. */
+	bool sleep = reason == WAIT_SLEEP;
 	if (deadline >= 0 && deadline <= nanotime())
 		return -ETIMEDOUT;
+	if (!intr_begin(gp, &hook))
+		return -EINTR;
 	int err = 0, i;
-	lock(&waitslock);
-	w.pprev = allwaits_tail;
-	*allwaits_tail = &w;
-	allwaits_tail = &w.next;
-	unlock(&waitslock);
-	atomic_fetch_add(&nwaiters, 1);
+	if (!sleep) {
+		lock(&waitslock);
+		w.pprev = allwaits_tail;
+		*allwaits_tail = &w;
+		allwaits_tail = &w.next;
+		unlock(&waitslock);
+		atomic_fetch_add(&nwaiters, 1);
+	}
 	for (i = 0; i < n; i++) {
 		nodes[i].w = &w;
 		if ((err = node_link(&nodes[i])) < 0)
@@ -389,16 +406,19 @@ int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reas
 		if (deadline >= 0)
 			timer_del(&w.timer);
 	}
+	intr_end(gp);
 	while (i-- > 0)
 		node_leave(&nodes[i]);
-	atomic_fetch_sub(&nwaiters, 1);
-	lock(&waitslock);
-	*w.pprev = w.next;
-	if (w.next)
-		w.next->pprev = w.pprev;
-	else
-		allwaits_tail = w.pprev;
-	unlock(&waitslock);
+	if (!sleep) {
+		atomic_fetch_sub(&nwaiters, 1);
+		lock(&waitslock);
+		*w.pprev = w.next;
+		if (w.next)
+			w.next->pprev = w.pprev;
+		else
+			allwaits_tail = w.pprev;
+		unlock(&waitslock);
+	}
 	if (err)
 		return err;
 	switch (atomic_load(&w.state)) {

@@ -279,6 +279,7 @@ static void reset_g(struct g *gp)
 	gp->cleanup = NULL;
 	gp->cancel_state = PTHREAD_CANCEL_ENABLE;
 	gp->cancel_type = PTHREAD_CANCEL_DEFERRED;
+	atomic_store_explicit(&gp->cancelbits, 0, memory_order_relaxed);
 	gp->affinity = NULL;
 	gp->affinity_size = 0;
 	atomic_store(&gp->joiner, NULL);
@@ -538,6 +539,7 @@ static int init_once(void)
 	atomic_store(&sched.lastpoll, sched.starttime);
 	if (netpoll_init() != 0)
 		rt_throw("rt_init: cannot create the netpoller");
+	intr_init();
 
 	nallp = 2 * gomaxprocs;
 	allp = rt_alloc(sizeof(struct p *) * (size_t)nallp);

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <time.h>
@@ -75,6 +76,14 @@ struct ctx {
 };
 
 void rt_ctx_switch(struct ctx *save, const struct ctx *load);
+/* A spin-wait iteration. */
+static inline void cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+/* The restorer of the runtime's own signal handlers (sigreturn.S). */
+void rt_sigreturn(void);
 void rt_ctx_start(struct ctx *save, void *stack_top, void (*fn)(void *), void *arg)
 	__attribute__((returns_twice));
 void rt_ctx_entry(void);
@@ -266,15 +275,15 @@ struct g {
 	enum wait_reason waitreason;    /* owner, read racily by traces */
 	int64_t waitsince;              /* ns, when it parked (sched.coarsenow) */
 
-	struct timer sleep_timer;       /* for sleeps; owner */
-
 	/* pthread attributes as created or changed later; owner or creator. */
 	size_t guard_size;
 	int sched_policy;
 	struct sched_param sched_param;
 	cpu_set_t *affinity;            /* NULL: process mask */
 	size_t affinity_size;
-	int cancel_state, cancel_type;
+	int cancel_state, cancel_type;  /* owner */
+	_Atomic uint32_t cancelbits;    /* CANCEL_*: any thread sets them */
+	struct intrhook *_Atomic intr;  /* its interruptible wait (intr.c) */
 	char name[16];
 
 	struct unwind_buf *cleanup;     /* innermost C cleanup buffer; owner */
@@ -491,6 +500,9 @@ void goexit(void *retval) __attribute__((noreturn));
 /* Unwinds the calling G's stack down to buf (NULL: to the end), then
  * exits it with gp->retval. */
 void g_unwind(struct unwind_buf *buf) __attribute__((noreturn));
+/* pthread_exit(retval), or a cancellation acted upon (PTHREAD_CANCELED):
+ * the calling G gp exits through its cleanup handlers and destructors. */
+void g_exit_unwind(struct g *gp, void *retval) __attribute__((noreturn));
 void g_start(void *gp) __attribute__((noreturn));
 /* Reaps a joined or detached dead G into the free lists. */
 void g_reap(struct g *gp);
@@ -572,6 +584,45 @@ static inline void tls_set(void *tp)
 		tls_set_slow(tp);
 }
 
+/* ---------------------------------------------------------------- intr */
+
+/* Deferred cancellation (shim/cancel.c): a request is pending; the G has
+ * begun to exit (pthread_exit or a cancellation acted upon), after which
+ * no cancellation point acts any more. */
+enum { CANCEL_PENDING = 1, CANCEL_EXITING = 2 };
+
+/* A G waiting where another thread may have to end its wait (a
+ * cancellation point) publishes how: fn(gp, arg) ends the wait, or makes
+ * the wait end at once if gp has not begun it yet.  fn runs on the
+ * interrupting thread, never after intr_end returned. */
+struct intrhook {
+	void (*fn)(struct g *gp, struct intrhook *h);
+	void *arg;
+	bool kicked;    /* intr_kick_m signalled the M: sysmon repeats it */
+};
+
+/* Whether a cancellation request of gp is to be acted upon now. */
+static inline bool g_cancel_due(struct g *gp)
+{
+	return (atomic_load(&gp->cancelbits) & (CANCEL_PENDING | CANCEL_EXITING)) ==
+		       CANCEL_PENDING &&
+	       gp->cancel_state == PTHREAD_CANCEL_ENABLE;
+}
+
+/* Publishes h for the calling G's wait: false (nothing published) when a
+ * cancellation is due already, and the wait must not begin. */
+bool intr_begin(struct g *gp, struct intrhook *h);
+/* Withdraws it; waits out an interrupter that runs its fn. */
+void intr_end(struct g *gp);
+/* Ends gp's interruptible wait, if it is in one (pthread_cancel). */
+void intr_fire(struct g *gp);
+/* The fn of waits in the kernel (hand-offs): signals h->arg, the G's M,
+ * which makes its system call fail with EINTR. */
+void intr_kick_m(struct g *gp, struct intrhook *h);
+/* sysmon: signals again the Ms whose kick came before their system call. */
+void intr_rekick(void);
+void intr_init(void);
+
 /* ---------------------------------------------------------------- sema */
 
 /* Address-keyed wait queues (Go's semtable), with futex semantics: a G
@@ -585,6 +636,9 @@ static inline void tls_set(void *tp)
  * futexes: callers re-check their condition. */
 #define SEMA_REQUEUED 1
 int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_reason r);
+/* The same as a cancellation point: -EINTR when intr_fire ended the wait
+ * (or a cancellation was due before it began). */
+int sema_wait_intr(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_reason r);
 /* The same, woken only by wakes whose bitset shares a bit with bitset. */
 int sema_wait_bitset(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 		     enum wait_reason r, uint32_t bitset);
@@ -604,8 +658,9 @@ int sema_nwaiters(_Atomic uint32_t *addr);
 
 /* ---------------------------------------------------------------- sleep */
 
-/* Parks the calling G until nanotime() >= when. */
-void rt_sleep_until(int64_t when);
+/* Parks the calling G until nanotime() >= when; -EINTR when intr_fire
+ * ended the sleep early (or a cancellation was due before it began). */
+int rt_sleep_until(int64_t when);
 
 /* ---------------------------------------------------------------- netpoll */
 

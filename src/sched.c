@@ -658,29 +658,15 @@ void gosched(void)
 
 /* ---------------------------------------------------------------- sleep */
 
-static void sleep_fired(struct timer *t)
-{
-	ready(t->arg);
-}
-
-static bool sleep_commit(struct g *gp, void *arg)
-{
-	(void)arg;
-	/* On g0 of the M that parked gp: queue the timer on that M's P. */
-	timer_add(getg()->m->p, &gp->sleep_timer);
-	return true;
-}
-
-void rt_sleep_until(int64_t when)
+/* A sleep is a netpoll wait for no fd: its deadline timer, and an end
+ * that pthread_cancel can bring forward (intr.c). */
+int rt_sleep_until(int64_t when)
 {
 	struct g *gp = getg_user();
 	if (when <= nanotime()) {
 		if (sched_has_work(gp->m->p))
 			gosched();
-		return;
+		return 0;
 	}
-	gp->sleep_timer.when = when;
-	gp->sleep_timer.f = sleep_fired;
-	gp->sleep_timer.arg = gp;
-	park(sleep_commit, NULL, WAIT_SLEEP);
+	return netpoll_wait(NULL, 0, when, WAIT_SLEEP) == -EINTR ? -EINTR : 0;
 }

@@ -36,7 +36,7 @@
 
 #define SEMTABLE_SIZE 251
 
-enum { W_WAITING, W_WOKEN, W_TIMEDOUT };
+enum { W_INIT, W_WAITING, W_WOKEN, W_TIMEDOUT, W_INTR };
 
 /* All fields but g, bitset and kword: root lock. */
 struct waiter {
@@ -47,7 +47,7 @@ struct waiter {
 	uint32_t bitset;              /* immutable */
 	struct g *g;                  /* NULL: kernel wait on kword */
 	_Atomic uint32_t kword;
-	int state;                    /* W_*: root lock */
+	int state;                    /* W_*: root lock (W_INIT: not queued yet) */
 	bool untimed;                 /* moved by a requeue that ends its timeout */
 	_Atomic(struct semroot *) root; /* written under old and new root locks */
 	struct timer timer;
@@ -167,6 +167,24 @@ static void timeout_fired(struct timer *t)
 		wake_waiter(w);
 }
 
+/* intr_fire's hook of an interruptible wait: dequeues w, or makes it
+ * return before it queues.  A waiter a requeue moved for good (a
+ * condvar's, onto its mutex) was woken in effect, and waits on. */
+static void waiter_intr(struct g *gp, struct intrhook *h)
+{
+	struct waiter *w = h->arg;
+	(void)gp;
+	struct semroot *r = lock_waiter_root(w);
+	bool wake = w->state == W_WAITING && !w->untimed;
+	if (wake)
+		dequeue(r, w);
+	if (wake || w->state == W_INIT)
+		w->state = W_INTR;
+	unlock(&r->lock);
+	if (wake)
+		wake_waiter(w);
+}
+
 struct park_unlock {
 	struct semroot *root;
 	int64_t wake_when;   /* a timer to announce once unlocked, or 0 */
@@ -194,18 +212,28 @@ void sema_fork_child(void)
 	}
 }
 
-int sema_wait_bitset(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
-		     enum wait_reason reason, uint32_t bitset)
+static int wait_common(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
+		       enum wait_reason reason, uint32_t bitset, bool intr)
 {
 	struct semroot *r = root_of(addr);
 	struct waiter w = { .addr = addr, .bitset = bitset, .g = getg_user(), .root = r };
+	struct intrhook hook = { .fn = waiter_intr, .arg = &w };
 
-	if (deadline >= 0 && deadline <= nanotime())
+	intr = intr && w.g;
+	if (intr && !intr_begin(w.g, &hook))
+		return -EINTR;
+	if (deadline >= 0 && deadline <= nanotime()) {
+		if (intr)
+			intr_end(w.g);
 		return atomic_load(addr) == val ? -ETIMEDOUT : -EAGAIN;
+	}
 	lock(&r->lock);
-	if (atomic_load(addr) != val) {
+	if (atomic_load(addr) != val || w.state == W_INTR) {
+		int st = w.state;
 		unlock(&r->lock);
-		return -EAGAIN;
+		if (intr)
+			intr_end(w.g);
+		return st == W_INTR ? -EINTR : -EAGAIN;
 	}
 	w.state = W_WAITING;
 	enqueue(r, &w);
@@ -241,17 +269,32 @@ int sema_wait_bitset(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 			rt_futex_wait(&w.kword, 0, tsp);
 		}
 	}
+	if (intr)
+		intr_end(w.g);
 	/* The state is final once the waiter was woken, and ordered before
 	 * this read by the wake-up itself (ready's run queue release/acquire,
 	 * or the kernel word); so is the address a requeue moved it to. */
 	if (w.state == W_TIMEDOUT)
 		return -ETIMEDOUT;
+	if (w.state == W_INTR)
+		return -EINTR;
 	return w.addr != addr ? SEMA_REQUEUED : 0;
+}
+
+int sema_wait_bitset(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
+		     enum wait_reason reason, uint32_t bitset)
+{
+	return wait_common(addr, val, deadline, reason, bitset, false);
 }
 
 int sema_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_reason reason)
 {
-	return sema_wait_bitset(addr, val, deadline, reason, ~0u);
+	return wait_common(addr, val, deadline, reason, ~0u, false);
+}
+
+int sema_wait_intr(_Atomic uint32_t *addr, uint32_t val, int64_t deadline, enum wait_reason reason)
+{
+	return wait_common(addr, val, deadline, reason, ~0u, true);
 }
 
 /* Dequeues up to n waiters of addr whose bitset meets bitset onto *woken

@@ -6,7 +6,8 @@
  * (blocked.c), polls the network when nobody has for 10 ms, prints
  * GODEBUG=schedtrace lines, starts an M when a timer is overdue and a P is
  * idle (a timer whose P is busy in a long-running G), and returns
- * long-unused cached stacks to the OS.  Preemption and deadlock detection
+ * long-unused cached stacks to the OS, and repeats the signals that end
+ * cancelled Gs' system calls (intr.c).  Preemption and deadlock detection
  * join it in later steps.
  */
 #include <errno.h>
@@ -81,6 +82,7 @@ static void *sysmon(void *arg)
 			worked = true;
 		if (lend_spares(now, blocked) > 0)
 			worked = true;
+		intr_rekick();
 		if (timers_overdue(now) && atomic_load(&sched.npidle) > 0) {
 			wake_p();
 			worked = true;

@@ -1,6 +1,6 @@
 /*
- * unwind.c — unwinding a G's stack for pthread_exit (and, later,
- * cancellation), as glibc's nptl/unwind.c does for a kernel thread.
+ * unwind.c — unwinding a G's stack for pthread_exit and cancellation, as
+ * glibc's nptl/unwind.c does for a kernel thread.
  *
  * A forced unwind (libgcc's _Unwind_ForcedUnwind, loaded on first use like
  * glibc does) walks the G's frames, running C++ destructors and
@@ -92,4 +92,13 @@ void g_unwind(struct unwind_buf *buf)
 	gp->unwind_exc.exception_cleanup = unwind_cleanup;
 	forced_unwind(&gp->unwind_exc, unwind_stop, buf);
 	rt_throw("g_unwind: forced unwind returned");
+}
+
+void g_exit_unwind(struct g *gp, void *retval)
+{
+	/* From here on no cancellation point acts (the cleanup handlers may
+	 * call some), as glibc's EXITING_BIT. */
+	atomic_fetch_or(&gp->cancelbits, CANCEL_EXITING);
+	gp->retval = retval;
+	g_unwind(gp->cleanup);
 }

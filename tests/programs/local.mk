@@ -16,6 +16,11 @@ tests_programs_attr_SOURCES = tests/programs/attr.c
 tests_programs_attr_CFLAGS = $(tests_programs_cflags)
 tests_programs_attr_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/cancel
+tests_programs_cancel_SOURCES = tests/programs/cancel.c
+tests_programs_cancel_CFLAGS = $(tests_programs_cflags)
+tests_programs_cancel_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/create_join_batches
 tests_programs_create_join_batches_SOURCES = tests/programs/create_join_batches.c
 tests_programs_create_join_batches_CFLAGS = $(tests_programs_cflags)
@@ -172,6 +177,11 @@ tests_programs_sync_errors_SOURCES = tests/programs/sync_errors.c
 tests_programs_sync_errors_CFLAGS = $(tests_programs_cflags)
 tests_programs_sync_errors_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/cancel_cxx
+tests_programs_cancel_cxx_SOURCES = tests/programs/cancel_cxx.cc
+tests_programs_cancel_cxx_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
+tests_programs_cancel_cxx_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/cxx_sync
 tests_programs_cxx_sync_SOURCES = tests/programs/cxx_sync.cc
 tests_programs_cxx_sync_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
@@ -220,6 +230,8 @@ tests_programs_pipe_inherit_LDFLAGS = $(tests_programs_ldflags)
 tests_programs_ptests = \
 	tests/programs/attr.ptest \
 	tests/programs/blocking_errors.ptest \
+	tests/programs/cancel.ptest \
+	tests/programs/cancel_cxx.ptest \
 	tests/programs/cond_semantics.ptest \
 	tests/programs/create_join_batches.ptest \
 	tests/programs/cxx_sync.ptest \
