@@ -15,10 +15,10 @@
  * Acting is pthread_exit(PTHREAD_CANCELED): the cleanup handlers and C++
  * destructors run, and no cancellation point acts any more.
  *
- * Asynchronous cancellation acts at the next cancellation point too, and
- * at once where glibc does (setting the type or the state while a request
- * is pending, a thread cancelling itself); a G that computes without
- * calling any is not interrupted yet.
+ * Asynchronous cancellation acts where glibc's does: at once when the
+ * type or the state is set while a request is pending or when a thread
+ * cancels itself, and in a G that runs the program's code through a
+ * signal to its M (src/intr.c), which unwinds it from the handler.
  */
 #include "io.h"
 
@@ -57,10 +57,13 @@ SHIM_EXPORT int pthread_cancel(pthread_t th)
 	uint32_t old = atomic_fetch_or(&gp->cancelbits, CANCEL_PENDING);
 	if (old & (CANCEL_PENDING | CANCEL_EXITING))
 		return 0;
-	if (gp == shim_g())
+	if (gp == shim_g()) {
 		act_if_async(gp);
-	else
-		intr_fire(gp);
+		return 0;
+	}
+	intr_fire(gp);
+	if (gp->cancel_type == PTHREAD_CANCEL_ASYNCHRONOUS)
+		intr_kick_async(gp);
 	return 0;
 }
 

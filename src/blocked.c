@@ -109,7 +109,12 @@ static bool m_blocked_unseen(struct m *mp)
 	if (!pc || !waits_outside(strtol(buf, NULL, 10)))
 		return false;
 	uintptr_t at = (uintptr_t)strtoull(pc + 1, NULL, 16);
-	return at && (at < text_lo || at >= text_hi);
+	return at && !goshim_text(at);
+}
+
+bool goshim_text(uintptr_t pc)
+{
+	return pc >= text_lo && pc < text_hi;
 }
 
 void spare_init(void)

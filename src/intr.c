@@ -17,8 +17,13 @@
  * whose handler does nothing but make the call fail with EINTR.  A signal
  * that comes before the M has entered the call is lost; sysmon repeats it
  * (intr_rekick) until the G withdraws its hook.
+ *
+ * The same signal carries asynchronous cancellation to a G that runs the
+ * program's code: the handler unwinds the G (sysmon repeats it for a G
+ * that was not running when pthread_cancel looked).
  */
 #include <signal.h>
+#include <ucontext.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -30,6 +35,8 @@
 
 /* Hooks that signalled their M and are not withdrawn yet. */
 static _Atomic int32_t nkicked;
+/* Some asynchronous cancellation was requested: sysmon looks for its G. */
+static _Atomic bool async_seen;
 
 bool intr_begin(struct g *gp, struct intrhook *h)
 {
@@ -72,6 +79,11 @@ void intr_fire(struct g *gp)
 	atomic_store(&gp->intr, h);
 }
 
+static void kick(struct m *mp)
+{
+	rt_syscall3(SYS_tgkill, rt_syscall0(SYS_getpid), mp->tid, SIGCANCEL_);
+}
+
 void intr_kick_m(struct g *gp, struct intrhook *h)
 {
 	struct m *mp = h->arg;
@@ -80,26 +92,55 @@ void intr_kick_m(struct g *gp, struct intrhook *h)
 		h->kicked = true;
 		atomic_fetch_add(&nkicked, 1);
 	}
-	rt_syscall3(SYS_tgkill, rt_syscall0(SYS_getpid), mp->tid, SIGCANCEL_);
+	kick(mp);
+}
+
+/* Whether gp has an asynchronous cancellation to act upon. */
+static bool async_due(struct g *gp)
+{
+	return g_cancel_due(gp) && gp->cancel_type == PTHREAD_CANCEL_ASYNCHRONOUS;
+}
+
+void intr_kick_async(struct g *gp)
+{
+	atomic_store(&async_seen, true);
+	struct m *mp = __atomic_load_n(&gp->m, __ATOMIC_ACQUIRE);
+	if (mp && __atomic_load_n(&mp->curg, __ATOMIC_RELAXED) == gp)
+		kick(mp);
 }
 
 void intr_rekick(void)
 {
-	if (atomic_load_explicit(&nkicked, memory_order_relaxed) == 0)
+	if (atomic_load_explicit(&nkicked, memory_order_relaxed) == 0 &&
+	    !atomic_load_explicit(&async_seen, memory_order_relaxed))
 		return;
-	/* An M's G is read racily; Gs are never freed, and intr_fire runs
-	 * only a hook that is still published. */
+	/* An M's G is read racily; Gs are never freed, intr_fire runs only a
+	 * hook that is still published, and the handler looks again. */
 	for (struct m *mp = atomic_load(&allm); mp; mp = mp->alllink) {
 		struct g *gp = __atomic_load_n(&mp->curg, __ATOMIC_RELAXED);
-		if (gp && g_cancel_due(gp))
+		if (!gp || !g_cancel_due(gp))
+			continue;
+		if (async_due(gp) && !atomic_load(&gp->intr))
+			kick(mp);
+		else
 			intr_fire(gp);
 	}
 }
 
-/* Only interrupts: the system call it lands in fails with EINTR. */
+/* Interrupts the system call it lands in (EINTR), and acts upon an
+ * asynchronous cancellation of the G it interrupts, unless that G runs
+ * goshim's own code (which may hold runtime locks): the G unwinds from
+ * here, through the signal frame, as glibc's handler does. */
 static void sigcancel_handler(int sig, siginfo_t *si, void *uc)
 {
-	(void)sig, (void)si, (void)uc;
+	(void)sig, (void)si;
+	struct g *gp = getg_user();
+	uintptr_t pc = (uintptr_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+	if (!gp || !async_due(gp) || goshim_text(pc))
+		return;
+	uint64_t mask = 1ull << (SIGCANCEL_ - 1);
+	rt_syscall4(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, 8);
+	g_exit_unwind(gp, PTHREAD_CANCELED);
 }
 
 void intr_init(void)

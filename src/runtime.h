@@ -619,9 +619,15 @@ void intr_fire(struct g *gp);
 /* The fn of waits in the kernel (hand-offs): signals h->arg, the G's M,
  * which makes its system call fail with EINTR. */
 void intr_kick_m(struct g *gp, struct intrhook *h);
-/* sysmon: signals again the Ms whose kick came before their system call. */
+/* sysmon: signals again the Ms whose kick came before their system call,
+ * and the Ms that run a G with an asynchronous cancellation due. */
 void intr_rekick(void);
+/* pthread_cancel of a G of the asynchronous type that is in no wait:
+ * signals its M if it runs now (else sysmon does once it runs). */
+void intr_kick_async(struct g *gp);
 void intr_init(void);
+/* Whether pc lies in goshim's own code (known once spare_init ran). */
+bool goshim_text(uintptr_t pc);
 
 /* ---------------------------------------------------------------- sema */
 

@@ -11,7 +11,7 @@
  *
  * Also: a disabled state defers the request past cancellation points
  * until it is enabled again; pthread_testcancel; the asynchronous type
- * acts at once on a pending request; handlers run innermost first and a
+ * acts at once on a pending request, and on a thread that computes; handlers run innermost first and a
  * condition waiter's run with the mutex locked, without taking a signal
  * from another waiter; cancelling an exited thread is 0 and leaves its
  * result; 200 readers cancelled at once; the error numbers of
@@ -291,6 +291,45 @@ static void check_async(void)
     CHECK(atomic_load(&async_reached) == 1);
 }
 
+/* A thread computing with the asynchronous type is cancelled where it
+ * is.  Under goshim with one P the spinner would keep the P from main
+ * until preemption exists (a later step): skipped there. */
+static atomic_int spinning, spin_cleaned;
+static volatile unsigned long spins;
+
+static void spin_cleanup(void *arg)
+{
+    (void)arg;
+    atomic_store(&spin_cleaned, 1);
+}
+
+static void *spin_main(void *arg)
+{
+    (void)arg;
+    pthread_cleanup_push(spin_cleanup, NULL);
+    CHECK_RC(pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL), 0);
+    atomic_store(&spinning, 1);
+    for (;;)
+        spins++;
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+static void check_async_running(void)
+{
+    const char *procs = getenv("GOMAXPROCS");
+    if (procs && atoi(procs) == 1)
+        return;
+    pthread_t th;
+    CHECK_RC(pthread_create(&th, NULL, spin_main, NULL), 0);
+    wait_flag(&spinning, 1, 10000);
+    CHECK_RC(pthread_cancel(th), 0);
+    void *ret;
+    CHECK_RC(pthread_join(th, &ret), 0);
+    CHECK(ret == PTHREAD_CANCELED);
+    CHECK(atomic_load(&spin_cleaned) == 1);
+}
+
 /* ---------------------------------------------------------------- order */
 
 static char order[8];
@@ -442,6 +481,7 @@ int main(void)
     teardown();
     check_disabled();
     check_async();
+    check_async_running();
     check_order();
     check_cond_signal_kept();
     check_exited();
