@@ -40,8 +40,10 @@ void cancel_leave(struct g *gp, struct intrhook *h)
 	intr_end(gp);
 	/* A kick still on its way must land here, not in a later call of
 	 * this M: any system call takes a pending signal on its return. */
-	if (h->kicked)
+	if (h->kicked) {
+		atomic_store(&gp->m->cancelkick, NULL);
 		rt_syscall0(SYS_getppid);
+	}
 }
 
 /* Async and enabled with a request pending: glibc acts at once. */

@@ -14,14 +14,15 @@
  *
  * A G in a system call (a hand-off) is woken with a signal to its M,
  * SIGCANCEL (glibc's reserved signal 32, which the program cannot use),
- * whose handler does nothing but make the call fail with EINTR.  A signal
- * that comes before the M has entered the call is lost; sysmon repeats it
- * (intr_rekick) until the G withdraws its hook.
+ * whose handler makes the call fail with EINTR (see sigcancel_handler).
+ * A signal that comes before the M has reached the call is lost; sysmon
+ * repeats it (intr_rekick) until the G withdraws its hook.
  *
  * The same signal carries asynchronous cancellation to a G that runs the
  * program's code: the handler unwinds the G (sysmon repeats it for a G
  * that was not running when pthread_cancel looked).
  */
+#include <errno.h>
 #include <signal.h>
 #include <ucontext.h>
 #include <sys/syscall.h>
@@ -79,20 +80,20 @@ void intr_fire(struct g *gp)
 	atomic_store(&gp->intr, h);
 }
 
-static void kick(struct m *mp)
+/* Signals mp, saying the signal is for gp. */
+static void kick(struct m *mp, struct g *gp)
 {
+	atomic_store(&mp->cancelkick, gp);
 	rt_syscall3(SYS_tgkill, rt_syscall0(SYS_getpid), mp->tid, SIGCANCEL_);
 }
 
 void intr_kick_m(struct g *gp, struct intrhook *h)
 {
-	struct m *mp = h->arg;
-	(void)gp;
 	if (!h->kicked) {
 		h->kicked = true;
 		atomic_fetch_add(&nkicked, 1);
 	}
-	kick(mp);
+	kick(h->arg, gp);
 }
 
 /* Whether gp has an asynchronous cancellation to act upon. */
@@ -106,7 +107,7 @@ void intr_kick_async(struct g *gp)
 	atomic_store(&async_seen, true);
 	struct m *mp = __atomic_load_n(&gp->m, __ATOMIC_ACQUIRE);
 	if (mp && __atomic_load_n(&mp->curg, __ATOMIC_RELAXED) == gp)
-		kick(mp);
+		kick(mp, gp);
 }
 
 void intr_rekick(void)
@@ -121,26 +122,41 @@ void intr_rekick(void)
 		if (!gp || !g_cancel_due(gp))
 			continue;
 		if (async_due(gp) && !atomic_load(&gp->intr))
-			kick(mp);
+			kick(mp, gp);
 		else
 			intr_fire(gp);
 	}
 }
 
-/* Interrupts the system call it lands in (EINTR), and acts upon an
- * asynchronous cancellation of the G it interrupts, unless that G runs
- * goshim's own code (which may hold runtime locks): the G unwinds from
- * here, through the signal frame, as glibc's handler does. */
-static void sigcancel_handler(int sig, siginfo_t *si, void *uc)
+/* The handler is installed with SA_RESTART, so that a signal meant for
+ * a G that has left its M meanwhile restarts whatever system call of
+ * another G it lands in.  For the G it is meant for (mp->cancelkick) it
+ * acts: an asynchronous cancellation of a G that runs the program's code
+ * (not goshim's, which may hold runtime locks) unwinds the G from here,
+ * through the signal frame, as glibc's handler does; a G stopped on a
+ * system call instruction — about to make it, or made to restart it —
+ * gets EINTR from it instead, as glibc's handler makes its cancellable
+ * calls do. */
+static void sigcancel_handler(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig, (void)si;
+	ucontext_t *uc = ucv;
 	struct g *gp = getg_user();
-	uintptr_t pc = (uintptr_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
-	if (!gp || !async_due(gp) || goshim_text(pc))
+	if (!gp || !g_cancel_due(gp) || atomic_load(&gp->m->cancelkick) != gp)
 		return;
-	uint64_t mask = 1ull << (SIGCANCEL_ - 1);
-	rt_syscall4(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, 8);
-	g_exit_unwind(gp, PTHREAD_CANCELED);
+	greg_t *r = uc->uc_mcontext.gregs;
+	const unsigned char *ip = (const unsigned char *)r[REG_RIP];
+	if (goshim_text((uintptr_t)ip))
+		return;
+	if (gp->cancel_type == PTHREAD_CANCEL_ASYNCHRONOUS) {
+		uint64_t mask = 1ull << (SIGCANCEL_ - 1);
+		rt_syscall4(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, 8);
+		g_exit_unwind(gp, PTHREAD_CANCELED);
+	}
+	if (ip[0] == 0x0f && ip[1] == 0x05) { /* syscall */
+		r[REG_RAX] = -EINTR;
+		r[REG_RIP] += 2;
+	}
 }
 
 void intr_init(void)
@@ -150,6 +166,6 @@ void intr_init(void)
 		unsigned long flags;
 		void *restorer;
 		uint64_t mask;
-	} act = { (void *)sigcancel_handler, SA_SIGINFO | SA_RESTORER_, (void *)rt_sigreturn, 0 };
+	} act = { (void *)sigcancel_handler, SA_SIGINFO | SA_RESTART | SA_RESTORER_, (void *)rt_sigreturn, 0 };
 	rt_syscall4(SYS_rt_sigaction, SIGCANCEL_, &act, NULL, 8);
 }

@@ -346,6 +346,7 @@ struct m {
 	struct m *alllink;              /* allm; immutable once published */
 	uint32_t fastrand;              /* owner */
 	int tid;                        /* kernel thread id */
+	_Atomic(struct g *) cancelkick; /* the G its last SIGCANCEL is for */
 	struct lockranks ranks;         /* runtime locks held (--enable-debug) */
 
 	/* The rest of a switch (see mcall): fn(gp, arg) runs on the context
