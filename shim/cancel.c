@@ -78,18 +78,26 @@ SHIM_EXPORT void pthread_testcancel(void)
 		shim_testcancel(gp);
 }
 
+/* The G's state or type (*field) takes v, one of the two valid values
+ * a and b; old gets what it was. */
+static int set_field(struct g *gp, int *field, int v, int a, int b, int *old)
+{
+	if (v != a && v != b)
+		return EINVAL;
+	if (old)
+		*old = *field;
+	*field = v;
+	act_if_async(gp);
+	return 0;
+}
+
 SHIM_EXPORT int pthread_setcancelstate(int state, int *old)
 {
 	struct g *gp = shim_g();
 	if (!gp)
 		return real.pthread_setcancelstate(state, old);
-	if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
-		return EINVAL;
-	if (old)
-		*old = gp->cancel_state;
-	gp->cancel_state = state;
-	act_if_async(gp);
-	return 0;
+	return set_field(gp, &gp->cancel_state, state, PTHREAD_CANCEL_ENABLE,
+			 PTHREAD_CANCEL_DISABLE, old);
 }
 
 SHIM_EXPORT int pthread_setcanceltype(int type, int *old)
@@ -97,11 +105,6 @@ SHIM_EXPORT int pthread_setcanceltype(int type, int *old)
 	struct g *gp = shim_g();
 	if (!gp)
 		return real.pthread_setcanceltype(type, old);
-	if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
-		return EINVAL;
-	if (old)
-		*old = gp->cancel_type;
-	gp->cancel_type = type;
-	act_if_async(gp);
-	return 0;
+	return set_field(gp, &gp->cancel_type, type, PTHREAD_CANCEL_DEFERRED,
+			 PTHREAD_CANCEL_ASYNCHRONOUS, old);
 }

@@ -67,11 +67,10 @@ static int join(pthread_t th, void **retval, int64_t deadline, bool try)
 		return EINVAL;
 	while ((js = atomic_load(&gp->join_state)) == J_JOINABLE) {
 		int r = sema_wait_intr(&gp->join_state, J_JOINABLE, deadline, WAIT_JOIN);
-		if ((r == -ETIMEDOUT || r == -EINTR) &&
-		    atomic_load(&gp->join_state) == J_JOINABLE) {
+		if (r < 0 && atomic_load(&gp->join_state) == J_JOINABLE) {
 			atomic_store(&gp->joiner, NULL);
 			if (r == -EINTR)
-				shim_testcancel(me);
+				cancel_act(me);  /* the request that ended the wait */
 			return ETIMEDOUT;
 		}
 	}

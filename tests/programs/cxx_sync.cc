@@ -34,17 +34,10 @@
 #include <thread>
 #include <vector>
 
+#include "check.hh"
+
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
-
-#define CHECK(c)                                                           \
-    do {                                                                   \
-        if (!(c)) {                                                        \
-            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,   \
-                         __LINE__, #c);                                    \
-            std::abort();                                                  \
-        }                                                                  \
-    } while (0)
 
 // check.h's check_thread_limit(), which is C: with GOSHIM_TEST_MAX_THREADS
 // set, the process has at most that many kernel threads now.

@@ -123,7 +123,7 @@ tests_programs_tls_libc_CFLAGS = $(tests_programs_cflags) -fstack-protector-all
 tests_programs_tls_libc_LDFLAGS = $(tests_programs_ldflags)
 
 check_PROGRAMS += tests/programs/tls_cxx
-tests_programs_tls_cxx_SOURCES = tests/programs/tls_cxx.cc
+tests_programs_tls_cxx_SOURCES = tests/programs/tls_cxx.cc tests/programs/check.hh
 tests_programs_tls_cxx_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
 tests_programs_tls_cxx_LDFLAGS = $(tests_programs_ldflags)
 
@@ -178,12 +178,12 @@ tests_programs_sync_errors_CFLAGS = $(tests_programs_cflags)
 tests_programs_sync_errors_LDFLAGS = $(tests_programs_ldflags)
 
 check_PROGRAMS += tests/programs/cancel_cxx
-tests_programs_cancel_cxx_SOURCES = tests/programs/cancel_cxx.cc
+tests_programs_cancel_cxx_SOURCES = tests/programs/cancel_cxx.cc tests/programs/check.hh
 tests_programs_cancel_cxx_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
 tests_programs_cancel_cxx_LDFLAGS = $(tests_programs_ldflags)
 
 check_PROGRAMS += tests/programs/cxx_sync
-tests_programs_cxx_sync_SOURCES = tests/programs/cxx_sync.cc
+tests_programs_cxx_sync_SOURCES = tests/programs/cxx_sync.cc tests/programs/check.hh
 tests_programs_cxx_sync_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
 tests_programs_cxx_sync_LDFLAGS = $(tests_programs_ldflags)
 

@@ -16,14 +16,7 @@
 #include <thread>
 #include <vector>
 
-#define CHECK(c)                                                           \
-    do {                                                                   \
-        if (!(c)) {                                                        \
-            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,   \
-                         __LINE__, #c);                                    \
-            std::abort();                                                  \
-        }                                                                  \
-    } while (0)
+#include "check.hh"
 
 static std::atomic<int> constructed{0}, destroyed{0}, wrong_owner{0};
 
