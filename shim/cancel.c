@@ -53,9 +53,18 @@ static void act_if_async(struct g *gp)
 		shim_testcancel(gp);
 }
 
+/* A thread goshim does not run, cancelled by another: glibc's business,
+ * but its handler of SIGCANCEL must not stay goshim's. */
+static int foreign_cancel(pthread_t th)
+{
+	int err = real.pthread_cancel(th);
+	intr_reclaim();
+	return err;
+}
+
 SHIM_EXPORT int pthread_cancel(pthread_t th)
 {
-	THREAD_OR_RETURN(gp, th, real.pthread_cancel(th));
+	THREAD_OR_RETURN(gp, th, foreign_cancel(th));
 	uint32_t old = atomic_fetch_or(&gp->cancelbits, CANCEL_PENDING);
 	if (old & (CANCEL_PENDING | CANCEL_EXITING))
 		return 0;

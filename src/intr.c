@@ -38,6 +38,9 @@
 static _Atomic int32_t nkicked;
 /* Some asynchronous cancellation was requested: sysmon looks for its G. */
 static _Atomic bool async_seen;
+/* glibc's own SIGCANCEL handler, which its pthread_cancel installs for a
+ * thread goshim does not run: called for such threads. */
+static _Atomic(void *) chained;
 
 bool intr_begin(struct g *gp, struct intrhook *h)
 {
@@ -139,10 +142,15 @@ void intr_rekick(void)
  * calls do. */
 static void sigcancel_handler(int sig, siginfo_t *si, void *ucv)
 {
-	(void)sig, (void)si;
 	ucontext_t *uc = ucv;
 	struct g *gp = getg_user();
-	if (!gp || !g_cancel_due(gp) || atomic_load(&gp->m->cancelkick) != gp)
+	if (!gp) {
+		void (*glibc)(int, siginfo_t *, void *) = (void (*)(int, siginfo_t *, void *))atomic_load(&chained);
+		if (glibc)
+			glibc(sig, si, ucv);
+		return;
+	}
+	if (!g_cancel_due(gp) || atomic_load(&gp->m->cancelkick) != gp)
 		return;
 	greg_t *r = uc->uc_mcontext.gregs;
 	const unsigned char *ip = (const unsigned char *)r[REG_RIP];
@@ -159,13 +167,28 @@ static void sigcancel_handler(int sig, siginfo_t *si, void *ucv)
 	}
 }
 
+/* The kernel's sigaction structure. */
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
 void intr_init(void)
 {
-	struct {
-		void *handler;
-		unsigned long flags;
-		void *restorer;
-		uint64_t mask;
-	} act = { (void *)sigcancel_handler, SA_SIGINFO | SA_RESTART | SA_RESTORER_, (void *)rt_sigreturn, 0 };
+	struct ksigaction act = { (void *)sigcancel_handler,
+				  SA_SIGINFO | SA_RESTART | SA_RESTORER_, (void *)rt_sigreturn, 0 };
 	rt_syscall4(SYS_rt_sigaction, SIGCANCEL_, &act, NULL, 8);
+}
+
+void intr_reclaim(void)
+{
+	struct ksigaction now;
+	if (rt_syscall4(SYS_rt_sigaction, SIGCANCEL_, NULL, &now, 8) != 0 ||
+	    now.handler == (void *)sigcancel_handler)
+		return;
+	if (now.flags & SA_SIGINFO)
+		atomic_store(&chained, now.handler);
+	intr_init();
 }

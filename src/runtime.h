@@ -76,17 +76,17 @@ struct ctx {
 };
 
 void rt_ctx_switch(struct ctx *save, const struct ctx *load);
+void rt_ctx_start(struct ctx *save, void *stack_top, void (*fn)(void *), void *arg)
+	__attribute__((returns_twice));
+void rt_ctx_entry(void);
+/* The restorer of the runtime's own signal handlers (sigreturn.S). */
+void rt_sigreturn(void);
+
 /* A spin-wait iteration. */
 static inline void cpu_relax(void)
 {
 	__builtin_ia32_pause();
 }
-
-/* The restorer of the runtime's own signal handlers (sigreturn.S). */
-void rt_sigreturn(void);
-void rt_ctx_start(struct ctx *save, void *stack_top, void (*fn)(void *), void *arg)
-	__attribute__((returns_twice));
-void rt_ctx_entry(void);
 
 /* Floating-point control state a new thread inherits from its creator. */
 struct fpctl {
@@ -627,6 +627,9 @@ void intr_rekick(void);
  * signals its M if it runs now (else sysmon does once it runs). */
 void intr_kick_async(struct g *gp);
 void intr_init(void);
+/* After glibc's pthread_cancel (of a thread goshim does not run), which
+ * installs glibc's SIGCANCEL handler: goshim's again, chaining to it. */
+void intr_reclaim(void);
 /* Whether pc lies in goshim's own code (known once spare_init ran). */
 bool goshim_text(uintptr_t pc);
 

@@ -24,6 +24,10 @@
  * visits the waiters of its own address only, however many wait on other
  * addresses that hash to the same root.
  *
+ * A wait at a cancellation point (sema_wait_intr) publishes a hook that
+ * pthread_cancel runs (intr.c): it dequeues the waiter under the root
+ * lock, or marks it W_INTR before it queues, and the wait returns -EINTR.
+ *
  * Waiters carry a bitset (FUTEX_WAIT_BITSET), and sema_requeue moves
  * waiters from one address to another (FUTEX_CMP_REQUEUE): it holds both
  * roots (lock2), so a waiter is always on exactly one queue, and a timeout
