@@ -340,6 +340,69 @@ START_TEST(test_sema__requeued_g_times_out)
 }
 END_TEST
 
+/* Interruptible waits (intr.c): a request and one intr_fire end the
+ * wait of G1, whether they come before the wait begins (it returns at
+ * once) or while it waits; a disabled G waits on. */
+static void *cancel_g(void *arg)
+{
+	struct g *gp = arg;
+	atomic_fetch_or(&gp->cancelbits, CANCEL_PENDING);
+	intr_fire(gp);
+	return NULL;
+}
+
+static void cancel_reset(struct g *gp)
+{
+	atomic_store(&gp->cancelbits, 0);
+	gp->cancel_state = PTHREAD_CANCEL_ENABLE;
+}
+
+START_TEST(test_sema__wait_intr_ended)
+{
+	struct g *g1 = getg_user();
+	for (int i = 0; i < 20; i++) {
+		atomic_store(&word, 0);
+		pthread_t th;
+		ck_assert_int_eq(pthread_create(&th, NULL, cancel_g, g1), 0);
+		int64_t t0 = nanotime();
+		ck_assert_int_eq(sema_wait_intr(&word, 0, t0 + 10000 * MS, WAIT_SEMA), -EINTR);
+		ck_assert_int_lt(nanotime() - t0, SLACK_NS);
+		ck_assert_int_eq(pthread_join(th, NULL), 0);
+		ck_assert_int_eq(sema_nwaiters(&word), 0);
+		cancel_reset(g1);
+		/* The same for a sleep. */
+		ck_assert_int_eq(pthread_create(&th, NULL, cancel_g, g1), 0);
+		t0 = nanotime();
+		ck_assert_int_eq(rt_sleep_until(t0 + 10000 * MS), -EINTR);
+		ck_assert_int_lt(nanotime() - t0, SLACK_NS);
+		ck_assert_int_eq(pthread_join(th, NULL), 0);
+		cancel_reset(g1);
+	}
+	for (int32_t i = 0; i < gomaxprocs; i++)
+		ck_assert_int_eq(timers_next(allp[i]), 0);
+}
+END_TEST
+
+START_TEST(test_sema__wait_intr_disabled)
+{
+	struct g *g1 = getg_user();
+	atomic_store(&word, 0);
+	g1->cancel_state = PTHREAD_CANCEL_DISABLE;
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, cancel_g, g1), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	int64_t t0 = nanotime();
+	ck_assert_int_eq(sema_wait_intr(&word, 0, t0 + 30 * MS, WAIT_SEMA), -ETIMEDOUT);
+	ck_assert_int_ge(nanotime() - t0, 30 * MS);
+	/* Enabled: the pending request ends the next wait before it begins;
+	 * plain waits never end for it. */
+	g1->cancel_state = PTHREAD_CANCEL_ENABLE;
+	ck_assert_int_eq(sema_wait_intr(&word, 0, -1, WAIT_SEMA), -EINTR);
+	ck_assert_int_eq(sema_wait(&word, 0, nanotime() + 10 * MS, WAIT_SEMA), -ETIMEDOUT);
+	cancel_reset(g1);
+}
+END_TEST
+
 Suite *sema_suite(void)
 {
 	Suite *s = suite_create("sema");
@@ -355,5 +418,7 @@ Suite *sema_suite(void)
 	ADD_CASE(s, test_sema__requeue, 10);
 	ADD_CASE(s, test_sema__requeued_waiter_times_out, 10);
 	ADD_CASE(s, test_sema__requeued_g_times_out, 10);
+	ADD_CASE(s, test_sema__wait_intr_ended, 20);
+	ADD_CASE(s, test_sema__wait_intr_disabled, 10);
 	return s;
 }
