@@ -11,3 +11,8 @@ tests_real_memcached_client_LDFLAGS = -pthread
 
 TESTS += tests/real/memcached.sh
 EXTRA_DIST += tests/real/memcached.sh
+
+# pigz: compresses and decompresses under goshim, checked against the
+# native pigz's output.
+TESTS += tests/real/pigz.sh
+EXTRA_DIST += tests/real/pigz.sh
