@@ -7,7 +7,10 @@
  * (HANDOFF, io.h): at once for the calls that wait for something outside
  * the process (a child, a signal, a lock another process holds), else
  * left behind for sysmon to retake when the call lasts.  The non-blocking
- * forms (WNOHANG, LOCK_NB, IPC_NOWAIT) go straight to glibc.
+ * forms (WNOHANG, LOCK_NB, IPC_NOWAIT) go straight to glibc.  Those that
+ * are cancellation points in glibc are here too (HANDOFF_CANCEL): a
+ * request acts on entry, non-blocking forms included, and ends the call
+ * while it blocks.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -117,29 +120,37 @@ SHIM_EXPORT pid_t wait(int *status)
 
 SHIM_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 {
-	if (options & WNOHANG)
+	if (options & WNOHANG) {
+		io_testcancel();  /* a cancellation point all the same */
 		return real.waitpid(pid, status, options);
+	}
 	return HANDOFF_CANCEL(true, real.waitpid(pid, status, options));
 }
 
 SHIM_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
 {
-	if (options & WNOHANG)
+	if (options & WNOHANG) {
+		io_testcancel();  /* a cancellation point all the same */
 		return real.wait3(status, options, ru);
+	}
 	return HANDOFF_CANCEL(true, real.wait3(status, options, ru));
 }
 
 SHIM_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 {
-	if (options & WNOHANG)
+	if (options & WNOHANG) {
+		io_testcancel();  /* a cancellation point all the same */
 		return real.wait4(pid, status, options, ru);
+	}
 	return HANDOFF_CANCEL(true, real.wait4(pid, status, options, ru));
 }
 
 SHIM_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
-	if (options & WNOHANG)
+	if (options & WNOHANG) {
+		io_testcancel();  /* a cancellation point all the same */
 		return real.waitid(idtype, id, info, options);
+	}
 	return HANDOFF_CANCEL(true, real.waitid(idtype, id, info, options));
 }
 
@@ -227,15 +238,19 @@ SHIM_EXPORT int pause(void)
 
 SHIM_EXPORT ssize_t msgrcv(int id, void *msg, size_t n, long type, int flags)
 {
-	if (flags & IPC_NOWAIT)
+	if (flags & IPC_NOWAIT) {
+		io_testcancel();  /* a cancellation point all the same */
 		return real.msgrcv(id, msg, n, type, flags);
+	}
 	return HANDOFF_CANCEL(true, real.msgrcv(id, msg, n, type, flags));
 }
 
 SHIM_EXPORT int msgsnd(int id, const void *msg, size_t n, int flags)
 {
-	if (flags & IPC_NOWAIT)
+	if (flags & IPC_NOWAIT) {
+		io_testcancel();  /* a cancellation point all the same */
 		return real.msgsnd(id, msg, n, flags);
+	}
 	return HANDOFF_CANCEL(false, real.msgsnd(id, msg, n, flags));
 }
 

@@ -67,9 +67,15 @@ static int pshared_wait(sem_t *ps, clockid_t clock, const struct timespec *absti
 	return r;
 }
 
-static int sem_wait_common(sem_t *ps, clockid_t clock, const struct timespec *abstime)
+/* entry: a cancellation point even when the semaphore can be taken at
+ * once (glibc's sem_wait and sem_timedwait, not sem_clockwait). */
+static int sem_wait_common(sem_t *ps, clockid_t clock, const struct timespec *abstime,
+			   bool entry)
 {
 	struct sem *s = S(ps);
+	struct g *gp = shim_g();
+	if (gp && entry)
+		shim_testcancel(gp);
 	int64_t deadline;
 	int err = sync_deadline(clock, abstime, &deadline);
 	if (err)
@@ -90,30 +96,25 @@ static int sem_wait_common(sem_t *ps, clockid_t clock, const struct timespec *ab
 	}
 	atomic_fetch_sub(&s->nwaiters, 1);
 	if (r == -EINTR)
-		shim_testcancel(getg_user());
+		cancel_act(gp);  /* the request that ended the wait */
 	return r ? fail(-r) : 0;
 }
 
 SHIM_EXPORT int sem_wait(sem_t *s)
 {
-	/* glibc's sem_wait (alone of the waits) acts upon a pending request
-	 * even when it can take the semaphore at once. */
-	struct g *gp = shim_g();
-	if (gp)
-		shim_testcancel(gp);
-	return sem_wait_common(s, CLOCK_REALTIME, NULL);
+	return sem_wait_common(s, CLOCK_REALTIME, NULL, true);
 }
 
 SHIM_EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
 {
-	return sem_wait_common(s, CLOCK_REALTIME, abstime);
+	return sem_wait_common(s, CLOCK_REALTIME, abstime, true);
 }
 
 SHIM_EXPORT int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abstime)
 {
 	if (!sync_clock_ok(clock))
 		return fail(EINVAL);
-	return sem_wait_common(s, clock, abstime);
+	return sem_wait_common(s, clock, abstime, false);
 }
 
 SHIM_EXPORT int sem_trywait(sem_t *ps)

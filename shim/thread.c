@@ -57,10 +57,9 @@ static int join(pthread_t th, void **retval, int64_t deadline, bool try)
 		return EINVAL;
 	if (gp == me || (me && atomic_load(&me->joiner) == gp))
 		return EDEADLK;
-	/* A cancellation point (but pthread_tryjoin_np): on entry, and while
-	 * it waits; a cancelled joiner leaves the thread joinable. */
-	if (me && !try)
-		shim_testcancel(me);
+	/* A cancellation point where it waits (as glibc's, not when the
+	 * thread has exited already): a cancelled joiner leaves the thread
+	 * joinable. */
 	struct g *none = NULL;
 	/* Foreign threads join too; any non-NULL marker will do for them. */
 	if (!atomic_compare_exchange_strong(&gp->joiner, &none, me ? me : gp))

@@ -9,7 +9,8 @@
  * whichever comes first; main gives the victim a moment to block only so
  * that the blocked case is the one usually tested.
  *
- * Also: a disabled state defers the request past cancellation points
+ * Also: which calls act upon a request pending when they begin without
+ * having to wait (as glibc's); a disabled state defers the request past cancellation points
  * until it is enabled again; pthread_testcancel; the asynchronous type
  * acts at once on a pending request, and on a thread that computes; handlers run innermost first and a
  * condition waiter's run with the mutex locked, without taking a signal
@@ -222,6 +223,134 @@ static void teardown(void)
     CHECK_RC(pthread_join(forever, NULL), 0);
     CHECK(msgctl(msqid, IPC_RMID, NULL) == 0);
     CHECK(unlink(fifo) == 0);
+}
+
+/* ------------------------------------------------------- on entry */
+
+/* A request pending when a call begins that need not wait: glibc acts
+ * upon it in every cancellation point here but sem_clockwait.  Each case
+ * runs in a thread that cancels itself first (deferred). */
+static int entry_pipe[2];
+static sem_t entry_sem;
+/* Cancelled in a condition wait: the mutex is locked again. */
+static void entry_unlock(void *arg)
+{
+    (void)arg;
+    CHECK_RC(pthread_mutex_unlock(&mu), 0);
+}
+
+static void entry_call(int i)
+{
+    char c;
+    struct timespec zero = { 0, 0 }, later;
+    switch (i) {
+    case 0: read(entry_pipe[0], &c, 1); break;
+    case 1: write(entry_pipe[1], "x", 1); break;
+    case 2: sem_wait(&entry_sem); break;
+    case 3:
+        clock_gettime(CLOCK_REALTIME, &later);
+        later.tv_sec += 5;
+        sem_timedwait(&entry_sem, &later);
+        break;
+    case 4:
+        clock_gettime(CLOCK_MONOTONIC, &later);
+        later.tv_sec += 5;
+        sem_clockwait(&entry_sem, CLOCK_MONOTONIC, &later);
+        break;
+    case 5: {
+        struct pollfd p = { .fd = entry_pipe[0], .events = POLLIN };
+        poll(&p, 1, 0);
+        break;
+    }
+    case 6: {
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(entry_pipe[0], &rd);
+        struct timeval tv = { 0, 0 };
+        select(entry_pipe[0] + 1, &rd, NULL, NULL, &tv);
+        break;
+    }
+    case 7: {
+        struct epoll_event ev;
+        epoll_wait(epfd, &ev, 1, 0);
+        break;
+    }
+    case 8: nanosleep(&zero, NULL); break;
+    case 9: usleep(0); break;
+    case 10: sleep(0); break;
+    case 11: close(dup(0)); break;
+    case 12: close(open("/dev/null", O_RDONLY)); break;
+    case 13: fsync(1); break;
+    case 14: waitpid(-1, NULL, WNOHANG); break;
+    case 15: {
+        struct { long type; char text[8]; } msg;
+        msgrcv(msqid, &msg, sizeof msg.text, 0, IPC_NOWAIT);
+        break;
+    }
+    case 16: {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR2);
+        sigtimedwait(&set, NULL, &zero);
+        break;
+    }
+    case 17: send(sockpair[1], "x", 1, 0); break;
+    case 18: {
+        int f = open("/dev/null", O_RDONLY);
+        pread(f, &c, 1, 0);
+        close(f);
+        break;
+    }
+    case 19:
+        CHECK_RC(pthread_mutex_lock(&mu), 0);
+        pthread_cleanup_push(entry_unlock, NULL);
+        pthread_cond_timedwait(&cv, &mu, &zero);
+        pthread_cleanup_pop(1);
+        break;
+    }
+}
+
+/* glibc 2.36's answers: 1 acted upon, 0 not. */
+static const struct {
+    const char *name;
+    int acts;
+} entry_cases[] = {
+    { "read", 1 }, { "write", 1 }, { "sem_wait", 1 }, { "sem_timedwait", 1 },
+    { "sem_clockwait", 0 }, { "poll", 1 }, { "select", 1 }, { "epoll_wait", 1 },
+    { "nanosleep", 1 }, { "usleep", 1 }, { "sleep", 1 }, { "close", 1 },
+    { "open", 1 }, { "fsync", 1 }, { "waitpid WNOHANG", 1 }, { "msgrcv IPC_NOWAIT", 1 },
+    { "sigtimedwait", 1 }, { "send", 1 }, { "pread", 1 },
+    { "pthread_cond_timedwait (past)", 1 },
+};
+#define NENTRY ((int)(sizeof entry_cases / sizeof entry_cases[0]))
+
+static void *entry_main(void *arg)
+{
+    CHECK_RC(pthread_cancel(pthread_self()), 0);
+    entry_call((int)(intptr_t)arg);
+    return NULL;
+}
+
+static void check_entry(void)
+{
+    CHECK(pipe(entry_pipe) == 0);
+    for (int i = 0; i < NENTRY; i++) {
+        CHECK(write(entry_pipe[1], "ab", 2) == 2);
+        CHECK(sem_init(&entry_sem, 0, 1) == 0);
+        pthread_t th;
+        void *ret;
+        CHECK_RC(pthread_create(&th, NULL, entry_main, (void *)(intptr_t)i), 0);
+        CHECK_RC(pthread_join(th, &ret), 0);
+        int acted = ret == PTHREAD_CANCELED;
+        if (acted != entry_cases[i].acts) {
+            fprintf(stderr, "a pending request %s in %s\n",
+                    acted ? "acted" : "did not act", entry_cases[i].name);
+            abort();
+        }
+        CHECK(sem_destroy(&entry_sem) == 0);
+    }
+    close(entry_pipe[0]);
+    close(entry_pipe[1]);
 }
 
 /* ---------------------------------------------------------------- disabled */
@@ -478,6 +607,7 @@ int main(void)
     setup();
     for (enum call c = 0; c < NCALLS; c++)
         cancel_blocked(c);
+    check_entry();
     teardown();
     check_disabled();
     check_async();
