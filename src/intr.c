@@ -45,10 +45,12 @@ static _Atomic(void *) chained;
 bool intr_begin(struct g *gp, struct intrhook *h)
 {
 	h->kicked = false;
-	struct intrhook *none = NULL;
-	while (!atomic_compare_exchange_weak(&gp->intr, &none, h)) {
-		none = NULL;
+	/* Anything but INTR_BUSY is replaced: a hook left published is one
+	 * whose wait was left by a longjmp (a signal handler's), never run. */
+	struct intrhook *old = atomic_load_explicit(&gp->intr, memory_order_relaxed);
+	while (old == INTR_BUSY || !atomic_compare_exchange_weak(&gp->intr, &old, h)) {
 		cpu_relax();
+		old = atomic_load_explicit(&gp->intr, memory_order_relaxed);
 	}
 	if (!g_cancel_due(gp))
 		return true;
