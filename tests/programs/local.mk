@@ -177,6 +177,11 @@ tests_programs_sync_errors_SOURCES = tests/programs/sync_errors.c
 tests_programs_sync_errors_CFLAGS = $(tests_programs_cflags)
 tests_programs_sync_errors_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/cancel_stress
+tests_programs_cancel_stress_SOURCES = tests/programs/cancel_stress.c
+tests_programs_cancel_stress_CFLAGS = $(tests_programs_cflags)
+tests_programs_cancel_stress_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/cancel_cxx
 tests_programs_cancel_cxx_SOURCES = tests/programs/cancel_cxx.cc tests/programs/check.hh
 tests_programs_cancel_cxx_CXXFLAGS = -std=c++17 -Wall -Wextra -pthread
@@ -232,6 +237,7 @@ tests_programs_ptests = \
 	tests/programs/blocking_errors.ptest \
 	tests/programs/cancel.ptest \
 	tests/programs/cancel_cxx.ptest \
+	tests/programs/cancel_stress.ptest \
 	tests/programs/cond_semantics.ptest \
 	tests/programs/create_join_batches.ptest \
 	tests/programs/cxx_sync.ptest \
