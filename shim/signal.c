@@ -15,6 +15,9 @@
  *
  * What the program sees of its actions is its own: an old action that is
  * the trampoline reads back as the program's handler and flags.
+ *
+ * pthread_sigmask and sigprocmask keep each G's mask in the G: the victim
+ * of a process-directed signal is a G that does not block it.
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -70,7 +73,7 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 		return;
 	struct ksigaction now;
 	if (rt_syscall4(SYS_rt_sigaction, sig, NULL, &now, 8) == 0)
-		netpoll_interrupt(now.flags & SA_RESTART);
+		netpoll_interrupt(sig, now.flags & SA_RESTART);
 }
 
 static bool is_handler(const struct sigaction *act)
@@ -142,4 +145,71 @@ SHIM_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
 	if (sigaction(sig, &act, &old) < 0)
 		return SIG_ERR;
 	return old.sa_handler;
+}
+
+/* ---------------------------------------------------------------- masks */
+
+/* The signals no mask blocks: SIGKILL, SIGSTOP, and glibc's SIGCANCEL and
+ * SIGSETXID, which its mask calls leave out. */
+#define UNBLOCKABLE (sigbit(SIGKILL) | sigbit(SIGSTOP) | sigbit(32) | sigbit(33))
+
+/* The G's mask after how (SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK) with set. */
+static uint64_t mask_after(uint64_t mask, int how, const sigset_t *set)
+{
+	uint64_t s = *(const uint64_t *)set;
+	switch (how) {
+	case SIG_BLOCK:
+		mask |= s;
+		break;
+	case SIG_UNBLOCK:
+		mask &= ~s;
+		break;
+	default:
+		mask = s;
+	}
+	return mask & ~UNBLOCKABLE;
+}
+
+/* A G's mask is its own: the kernel thread running it gets the whole of
+ * it (as the change it asked for would have left the native thread's),
+ * and the G keeps it, so that netpoll_interrupt interrupts only a G that
+ * does not block the signal.  The old mask is the G's.  (A G that moves
+ * to another kernel thread does not take its mask along yet.) */
+static int set_mask(int (*call)(int, const sigset_t *, sigset_t *), int how,
+		    const sigset_t *set, sigset_t *old)
+{
+	struct g *gp = shim_g();
+	if (!gp || (set && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK))
+		return call(how, set, old);
+	uint64_t mine = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
+	sigset_t now, prev;
+	int r;
+	if (set) {
+		sigemptyset(&now);
+		*(uint64_t *)&now = mask_after(mine, how, set);
+		r = call(SIG_SETMASK, &now, &prev);
+	} else {
+		r = call(how, NULL, &prev);
+	}
+	if (r != 0)
+		return r;
+	if (set)
+		atomic_store_explicit(&gp->sigmask, *(uint64_t *)&now, memory_order_relaxed);
+	if (old) {
+		*old = prev;
+		*(uint64_t *)old = mine;
+	}
+	return 0;
+}
+
+SHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	shim_g();  /* the real table */
+	return set_mask(real.pthread_sigmask, how, set, old);
+}
+
+SHIM_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	shim_g();
+	return set_mask(real.sigprocmask, how, set, old);
 }

@@ -2,19 +2,31 @@
  * sleep.c — sleeps and yields: nanosleep, clock_nanosleep, usleep, sleep,
  * sched_yield, pthread_yield.  A G sleeps on a timer of its P and gives the
  * M to other Gs meanwhile.  The sleeps are cancellation points: on entry,
- * and while they sleep.
+ * and while they sleep; a signal's handler ends them with EINTR, as the
+ * kernel's (netpoll_interrupt picks the thread).
  */
 #include <time.h>
 #include <unistd.h>
 
 #include "shim.h"
 
-/* Sleeps the calling G until the monotonic deadline. */
-static void sleep_until(struct g *gp, int64_t deadline)
+/* Sleeps the calling G until the monotonic deadline: 0, or -EINTR when
+ * a signal's handler ended the sleep (as the kernel's, whatever the
+ * handler's SA_RESTART), with *rem (if rem) the time left. */
+static int sleep_until(struct g *gp, int64_t deadline, struct timespec *rem)
 {
 	shim_testcancel(gp);
-	if (rt_sleep_until(deadline) == -EINTR)
-		shim_testcancel(gp);
+	if (rt_sleep_until(deadline) == 0)
+		return 0;
+	shim_testcancel(gp);
+	if (rem) {
+		int64_t left = deadline - nanotime();
+		if (left < 0)
+			left = 0;
+		rem->tv_sec = left / 1000000000;
+		rem->tv_nsec = left % 1000000000;
+	}
+	return -EINTR;
 }
 
 static void yield_g(struct g *gp)
@@ -32,7 +44,10 @@ SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 		errno = EINVAL;
 		return -1;
 	}
-	sleep_until(gp, shim_rel_deadline(req));
+	if (sleep_until(gp, shim_rel_deadline(req), rem) == -EINTR) {
+		errno = EINTR;
+		return -1;
+	}
 	return 0;
 }
 
@@ -54,8 +69,9 @@ SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespe
 		return real.clock_nanosleep(clock, flags, req, rem);
 	if (!shim_timespec_valid(req) || req->tv_sec < 0)
 		return EINVAL;
-	sleep_until(gp, flags & TIMER_ABSTIME ? shim_deadline(clock, req) : shim_rel_deadline(req));
-	return 0;
+	if (flags & TIMER_ABSTIME)
+		return -sleep_until(gp, shim_deadline(clock, req), NULL);
+	return -sleep_until(gp, shim_rel_deadline(req), rem);
 }
 
 SHIM_EXPORT int usleep(useconds_t usec)
@@ -64,7 +80,10 @@ SHIM_EXPORT int usleep(useconds_t usec)
 	if (!gp)
 		return real.usleep(usec);
 	struct timespec ts = { usec / 1000000, (long)(usec % 1000000) * 1000 };
-	sleep_until(gp, shim_rel_deadline(&ts));
+	if (sleep_until(gp, shim_rel_deadline(&ts), NULL) == -EINTR) {
+		errno = EINTR;
+		return -1;
+	}
 	return 0;
 }
 
@@ -74,7 +93,11 @@ SHIM_EXPORT unsigned int sleep(unsigned int seconds)
 	if (!gp)
 		return real.sleep(seconds);
 	struct timespec ts = { seconds, 0 };
-	sleep_until(gp, shim_rel_deadline(&ts));
+	/* Interrupted: the whole seconds not slept, errno EINTR (glibc's). */
+	if (sleep_until(gp, shim_rel_deadline(&ts), &ts) == -EINTR) {
+		errno = EINTR;
+		return (unsigned int)ts.tv_sec;
+	}
 	return 0;
 }
 

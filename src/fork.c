@@ -107,6 +107,7 @@ static void fork_child(void)
 		if (allp[i] != mine)
 			pidle_put(allp[i]);
 	atomic_store(&sched.nthreads, 1);
+	g1_fork_child(gp);
 	sema_fork_child();
 	if (netpoll_fork_child() != 0)
 		rt_throw("fork: cannot create the child's netpoller");

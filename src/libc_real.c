@@ -128,4 +128,6 @@ void real_init(void)
 	RESOLVE(mq_timedreceive);
 	RESOLVE(mq_timedsend);
 	RESOLVE(sigaction);
+	RESOLVE(pthread_sigmask);
+	RESOLVE(sigprocmask);
 }

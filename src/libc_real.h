@@ -124,6 +124,8 @@ struct libc_real {
 	ssize_t (*mq_timedreceive)(mqd_t, char *, size_t, unsigned int *, const struct timespec *);
 	int (*mq_timedsend)(mqd_t, const char *, size_t, unsigned int, const struct timespec *);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
+	int (*sigprocmask)(int, const sigset_t *, sigset_t *);
 };
 
 extern struct libc_real real RT_HIDDEN;

@@ -23,6 +23,8 @@
  *
  * A signal handler that would have interrupted a blocked thread's call
  * (netpoll_interrupt) ends one wait with PW_INTR; the poller picks it.
+ * Sleeps are waits for no fd here (rt_sleep_until), so that a signal can
+ * end them too; they need no poller (nwaiters counts the others).
  *
  * Lock order: a pollDesc lock and waitslock are leaves (lockrank.h);
  * netpoll collects the Gs to ready under them and readies them after.  A pollnode is touched only
@@ -73,8 +75,10 @@ struct pollwait {
 /* Every G's wait, oldest first, for netpoll_interrupt to pick from. */
 static struct rt_lock waitslock = RT_LOCK_INIT(RANK_POLLWAITS);
 static struct pollwait *allwaits, **allwaits_tail = &allwaits;
-/* Interrupts asked for by signal handlers, not yet delivered. */
-static _Atomic uint32_t intr_any, intr_poll;
+/* Interrupts asked for by signal handlers, not yet delivered: a count
+ * per signal, [1] for handlers with SA_RESTART. */
+static _Atomic uint32_t intr_count[2][65];
+static _Atomic bool intr_pending;
 
 static struct polldesc *pd_get(int fd, bool create)
 {
@@ -119,8 +123,10 @@ int netpoll_fork_child(void)
 	waitslock = (struct rt_lock)RT_LOCK_INIT(RANK_POLLWAITS);
 	allwaits = NULL;
 	allwaits_tail = &allwaits;
-	atomic_store(&intr_any, 0);
-	atomic_store(&intr_poll, 0);
+	for (int r = 0; r < 2; r++)
+		for (int sig = 0; sig <= 64; sig++)
+			atomic_store(&intr_count[r][sig], 0);
+	atomic_store(&intr_pending, false);
 	for (int i = 0; i < PD_CHUNKS; i++) {
 		struct polldesc *c = atomic_load(&pdtab[i]);
 		for (int j = 0; c && j < PD_CHUNK; j++) {
@@ -217,45 +223,63 @@ static void pd_fire_all(struct polldesc *pd, struct g **list)
 	}
 }
 
-void netpoll_interrupt(bool restart)
+void netpoll_interrupt(int sig, bool restart)
 {
-	atomic_fetch_add(restart ? &intr_poll : &intr_any, 1);
+	if (sig < 1 || sig > 64)
+		return;
+	atomic_fetch_add(&intr_count[restart][sig], 1);
+	atomic_store(&intr_pending, true);
 	netpoll_break();
 }
 
-/* The wait an interrupt goes to: G1's if it waits, else the oldest; with
- * restart only the waits the kernel does not restart (poll, select,
- * epoll, and a socket call with a timeout).  waitslock held. */
-static struct pollwait *intr_victim(bool restart)
+bool netpoll_intr_pending(void)
 {
+	return atomic_load_explicit(&intr_pending, memory_order_relaxed);
+}
+
+/* The wait a signal sig ends (see netpoll_interrupt), or NULL.  With
+ * restart only the waits the kernel does not restart: poll, select,
+ * epoll, a sleep, and a socket call with a timeout.  waitslock held. */
+static struct pollwait *intr_victim(int sig, bool restart)
+{
+	uint64_t bit = sigbit(sig);
+	bool main_takes = g1_takes_signal(bit);
 	struct pollwait *pick = NULL;
 	for (struct pollwait *w = allwaits; w; w = w->next) {
-		if ((restart && w->reason != WAIT_POLL && !w->timed) ||
-		    atomic_load(&w->state) >= PW_READY)
+		if ((restart && w->reason != WAIT_POLL && w->reason != WAIT_SLEEP && !w->timed) ||
+		    atomic_load(&w->state) >= PW_READY ||
+		    (atomic_load_explicit(&w->g->sigmask, memory_order_relaxed) & bit))
 			continue;
-		if (!pick)
+		if (g_is_main(w->g))
+			return main_takes ? w : NULL;
+		if (!main_takes && !pick)
 			pick = w;
-		if (w->g->goid == 1)
-			return w;
 	}
 	return pick;
 }
 
 /* Ends the waits that pending interrupts go to with PW_INTR, pushing the
  * Gs to ready on *list.  An interrupt that finds no wait is dropped: the
- * handler ran on a thread that was not blocked. */
+ * thread the kernel would have chosen was not blocked. */
 static void deliver_interrupts(struct g **list)
 {
-	uint32_t any = atomic_exchange(&intr_any, 0), poll = atomic_exchange(&intr_poll, 0);
+	atomic_store(&intr_pending, false);
 	lock(&waitslock);
-	for (uint32_t i = 0; i < any + poll; i++) {
-		struct pollwait *w = intr_victim(i >= any);
-		if (!w)
-			continue;
-		struct g *gp = pw_fire(w, PW_INTR);
-		if (gp) {
-			gp->schedlink = *list;
-			*list = gp;
+	for (int r = 0; r < 2; r++) {
+		for (int sig = 1; sig <= 64; sig++) {
+			if (!atomic_load_explicit(&intr_count[r][sig], memory_order_relaxed))
+				continue;
+			uint32_t n = atomic_exchange(&intr_count[r][sig], 0);
+			for (uint32_t i = 0; i < n; i++) {
+				struct pollwait *w = intr_victim(sig, r);
+				if (!w)
+					continue;
+				struct g *gp = pw_fire(w, PW_INTR);
+				if (gp) {
+					gp->schedlink = *list;
+					*list = gp;
+				}
+			}
 		}
 	}
 	unlock(&waitslock);
@@ -280,8 +304,7 @@ struct g *netpoll(int64_t delay)
 		pd_fire_all(pd, &list);
 		unlock(&pd->lock);
 	}
-	if (atomic_load_explicit(&intr_any, memory_order_relaxed) |
-	    atomic_load_explicit(&intr_poll, memory_order_relaxed))
+	if (atomic_load_explicit(&intr_pending, memory_order_relaxed))
 		deliver_interrupts(&list);
 	return list;
 }
@@ -374,22 +397,20 @@ int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reas
 	struct g *gp = getg_user();
 	struct pollwait w = { .g = gp, .state = PW_INIT, .reason = reason, .timed = deadline >= 0 };
 	struct intrhook hook = { .fn = pw_intr, .arg = &w };
-	/* A sleep is no signal's victim (see netpoll_interrupt) and needs no
-	 * poller. */
+	/* A sleep needs no poller. */
 	bool sleep = reason == WAIT_SLEEP;
 	if (deadline >= 0 && deadline <= nanotime())
 		return -ETIMEDOUT;
 	if (!intr_begin(gp, &hook))
 		return -EINTR;
 	int err = 0, i;
-	if (!sleep) {
-		lock(&waitslock);
-		w.pprev = allwaits_tail;
-		*allwaits_tail = &w;
-		allwaits_tail = &w.next;
-		unlock(&waitslock);
+	lock(&waitslock);
+	w.pprev = allwaits_tail;
+	*allwaits_tail = &w;
+	allwaits_tail = &w.next;
+	unlock(&waitslock);
+	if (!sleep)
 		atomic_fetch_add(&nwaiters, 1);
-	}
 	for (i = 0; i < n; i++) {
 		nodes[i].w = &w;
 		if ((err = node_link(&nodes[i])) < 0)
@@ -409,16 +430,15 @@ int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reas
 	intr_end(gp);
 	while (i-- > 0)
 		node_leave(&nodes[i]);
-	if (!sleep) {
+	if (!sleep)
 		atomic_fetch_sub(&nwaiters, 1);
-		lock(&waitslock);
-		*w.pprev = w.next;
-		if (w.next)
-			w.next->pprev = w.pprev;
-		else
-			allwaits_tail = w.pprev;
-		unlock(&waitslock);
-	}
+	lock(&waitslock);
+	*w.pprev = w.next;
+	if (w.next)
+		w.next->pprev = w.pprev;
+	else
+		allwaits_tail = w.pprev;
+	unlock(&waitslock);
 	if (err)
 		return err;
 	switch (atomic_load(&w.state)) {

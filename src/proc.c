@@ -348,6 +348,10 @@ int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t
 		gp->sched_policy = SCHED_OTHER;
 		gp->sched_param.sched_priority = 0;
 	}
+	/* Its signal mask: the attribute's, else its creator's. */
+	uint64_t mask = a->sigmask ? *(const uint64_t *)a->sigmask
+				   : me ? atomic_load(&me->sigmask) : kernel_sigmask();
+	atomic_store_explicit(&gp->sigmask, mask, memory_order_relaxed);
 	/* Linux: a new thread starts with its creator's name. */
 	if (me)
 		memcpy(gp->name, me->name, sizeof gp->name);
@@ -384,9 +388,40 @@ static void goexit0(struct g *gp, void *detached)
 /* Ends the calling G.  Its joiner is woken from here, before the switch,
  * so that it usually runs next on this very M (runnext) without a trip
  * through g0; the joiner reaps the G only once goexit0 marked it DEAD. */
+/* G1 has ended (it called pthread_exit): signals go to the others. */
+static _Atomic bool g1_exited;
+/* The main thread: G1, or in a fork child the G that forked. */
+static struct g *g1;
+
+bool g_is_main(const struct g *gp)
+{
+	return gp == g1;
+}
+
+void g1_fork_child(struct g *gp)
+{
+	g1 = gp;
+	atomic_store(&g1_exited, false);
+}
+
+bool g1_takes_signal(uint64_t bit)
+{
+	return !atomic_load_explicit(&g1_exited, memory_order_relaxed) &&
+	       !(atomic_load_explicit(&g1->sigmask, memory_order_relaxed) & bit);
+}
+
+uint64_t kernel_sigmask(void)
+{
+	uint64_t cur = 0;
+	rt_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &cur, 8);
+	return cur;
+}
+
 void goexit(void *retval)
 {
 	struct g *gp = getg_user();
+	if (gp == g1)
+		atomic_store(&g1_exited, true);
 	gp->retval = retval;
 	tls_exit();
 	tsd_run_destructors();
@@ -502,7 +537,7 @@ struct m *newm_nop(void *(*fn)(void *))
 
 static void init_main_g(struct m *m0)
 {
-	struct g *g1 = allocg();
+	g1 = allocg();
 	if (!g1)
 		rt_throw("rt_init: cannot allocate G1");
 	pthread_attr_t attr;
@@ -526,6 +561,7 @@ static void init_main_g(struct m *m0)
 	m0->curg = g1;
 	atomic_store(&sched.nthreads, 1);
 	g1->tp = tls_current();
+	atomic_store(&g1->sigmask, kernel_sigmask());
 	g_cur = g1;
 }
 

@@ -285,6 +285,9 @@ struct g {
 	_Atomic uint32_t cancelbits;    /* CANCEL_*: any thread sets them */
 	struct intrhook *_Atomic intr;  /* its interruptible wait (intr.c) */
 	char name[16];
+	/* The signals it blocks (bit sig-1), as the program set them for it;
+	 * written by its owner, read by netpoll_interrupt's victim choice. */
+	_Atomic uint64_t sigmask;
 
 	struct unwind_buf *cleanup;     /* innermost C cleanup buffer; owner */
 	struct _Unwind_Exception unwind_exc; /* pthread_exit's forced unwind */
@@ -496,6 +499,18 @@ static inline int rt_init(void)
 }
 /* Creates a G running start(arg); returns 0 or -EAGAIN/-EINVAL. */
 int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t *out);
+/* Whether G1 (main) lives and does not block the signals of bit: the
+ * thread the kernel gives a process-directed signal to. */
+bool g1_takes_signal(uint64_t bit);
+/* Whether gp is the main thread (G1; in a fork child, the forking G). */
+bool g_is_main(const struct g *gp);
+void g1_fork_child(struct g *gp);
+/* The signal mask of the calling kernel thread. */
+uint64_t kernel_sigmask(void);
+static inline uint64_t sigbit(int sig)
+{
+	return 1ull << (sig - 1);
+}
 /* Ends the calling G with retval; runs TSD destructors first. */
 void goexit(void *retval) __attribute__((noreturn));
 /* Unwinds the calling G's stack down to buf (NULL: to the end), then
@@ -669,7 +684,8 @@ int sema_nwaiters(_Atomic uint32_t *addr);
 /* ---------------------------------------------------------------- sleep */
 
 /* Parks the calling G until nanotime() >= when; -EINTR when intr_fire
- * ended the sleep early (or a cancellation was due before it began). */
+ * or a signal ended the sleep early (or a cancellation was due before it
+ * began). */
 int rt_sleep_until(int64_t when);
 
 /* ---------------------------------------------------------------- netpoll */
@@ -702,13 +718,17 @@ int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reas
 /* The program closes fd: its waiters wake (their retry sees EBADF) and
  * the poller forgets it. */
 void netpoll_close(int fd);
-/* A handler of a process-directed signal ran: one G waiting in netpoll
- * gets -EINTR, as the thread the kernel would have picked among the
- * blocked ones — G1 first, else the longest waiting; with restart
+/* A handler of process-directed signal sig ran: the G the kernel would
+ * have given it gets -EINTR if it waits in netpoll or sleeps — G1 unless
+ * G1 blocks sig or has exited (then a G waiting in one of those calls
+ * gets nothing: as the kernel, which interrupts no other thread's call),
+ * else the longest waiting G that does not block sig; with restart
  * (SA_RESTART), only a wait that the kernel never restarts (poll, select,
- * epoll_wait, a socket call with a timeout).  Async-signal-safe: the
- * poller does the work. */
-void netpoll_interrupt(bool restart);
+ * epoll_wait, a sleep, a socket call with a timeout).  Async-signal-safe:
+ * the poller does the work. */
+void netpoll_interrupt(int sig, bool restart);
+/* Interrupts are waiting for a poll to deliver them (sysmon polls). */
+bool netpoll_intr_pending(void);
 
 /* ---------------------------------------------------------------- fork */
 

@@ -659,7 +659,7 @@ void gosched(void)
 /* ---------------------------------------------------------------- sleep */
 
 /* A sleep is a netpoll wait for no fd: its deadline timer, and an end
- * that pthread_cancel can bring forward (intr.c). */
+ * that pthread_cancel (intr.c) or a signal's handler can bring forward. */
 int rt_sleep_until(int64_t when)
 {
 	struct g *gp = getg_user();

@@ -78,6 +78,15 @@ static void *sysmon(void *arg)
 				worked = true;
 			}
 		}
+		/* Signals' interrupts wait for a poll: with only sleepers to
+		 * interrupt, no M may be polling. */
+		if (netpoll_intr_pending()) {
+			struct g *list = netpoll(0);
+			if (list) {
+				injectglist(list);
+				worked = true;
+			}
+		}
 		if (retake(now, last) > 0)
 			worked = true;
 		if (lend_spares(now, blocked) > 0)
