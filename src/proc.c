@@ -385,9 +385,6 @@ static void goexit0(struct g *gp, void *detached)
 		g_reap(gp);
 }
 
-/* Ends the calling G.  Its joiner is woken from here, before the switch,
- * so that it usually runs next on this very M (runnext) without a trip
- * through g0; the joiner reaps the G only once goexit0 marked it DEAD. */
 /* G1 has ended (it called pthread_exit): signals go to the others. */
 static _Atomic bool g1_exited;
 /* The main thread: G1, or in a fork child the G that forked. */
@@ -395,7 +392,8 @@ static struct g *g1;
 
 bool g_is_main(const struct g *gp)
 {
-	return gp == g1;
+	/* Its struct may serve another G once it has exited. */
+	return gp == g1 && !atomic_load_explicit(&g1_exited, memory_order_relaxed);
 }
 
 void g1_fork_child(struct g *gp)
@@ -417,6 +415,9 @@ uint64_t kernel_sigmask(void)
 	return cur;
 }
 
+/* Ends the calling G.  Its joiner is woken from here, before the switch,
+ * so that it usually runs next on this very M (runnext) without a trip
+ * through g0; the joiner reaps the G only once goexit0 marked it DEAD. */
 void goexit(void *retval)
 {
 	struct g *gp = getg_user();
