@@ -114,7 +114,6 @@ void real_init(void)
 	RESOLVE(gethostbyname);
 	RESOLVE(gethostbyname_r);
 	RESOLVE(getnameinfo);
-	RESOLVE(sigwait);
 	RESOLVE(sigwaitinfo);
 	RESOLVE(sigtimedwait);
 	RESOLVE(sigsuspend);

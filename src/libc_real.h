@@ -110,7 +110,6 @@ struct libc_real {
 	struct hostent *(*gethostbyname)(const char *);
 	int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t, struct hostent **, int *);
 	int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
-	int (*sigwait)(const sigset_t *, int *);
 	int (*sigwaitinfo)(const sigset_t *, siginfo_t *);
 	int (*sigtimedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
 	int (*sigsuspend)(const sigset_t *);

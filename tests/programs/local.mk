@@ -212,6 +212,11 @@ tests_programs_echo_pipe_SOURCES = tests/programs/echo_pipe.c tests/programs/ech
 tests_programs_echo_pipe_CFLAGS = $(tests_programs_cflags)
 tests_programs_echo_pipe_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/sigwait
+tests_programs_sigwait_SOURCES = tests/programs/sigwait.c
+tests_programs_sigwait_CFLAGS = $(tests_programs_cflags)
+tests_programs_sigwait_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/io_eintr
 tests_programs_io_eintr_SOURCES = tests/programs/io_eintr.c
 tests_programs_io_eintr_CFLAGS = $(tests_programs_cflags)
@@ -261,6 +266,7 @@ tests_programs_ptests = \
 	tests/programs/pshared_handoff.ptest \
 	tests/programs/robust.ptest \
 	tests/programs/self_equal.ptest \
+	tests/programs/sigwait.ptest \
 	tests/programs/sem.ptest \
 	tests/programs/sleep_semantics.ptest \
 	tests/programs/sleepers.ptest \
