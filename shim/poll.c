@@ -87,15 +87,6 @@ static int64_t ms_deadline(int timeout)
 	return shim_rel_deadline(&ts);
 }
 
-/* What is left of deadline, as a relative timespec (the blocking call's). */
-static struct timespec remaining(int64_t deadline)
-{
-	int64_t left = deadline - nanotime();
-	if (left < 0)
-		left = 0;
-	return (struct timespec){ left / 1000000000, left % 1000000000 };
-}
-
 /* ---------------------------------------------------------------- poll */
 
 static long do_ppoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, const sigset_t *mask)
@@ -128,7 +119,7 @@ static long do_ppoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, const si
 	fdwait_free(&w);
 	return r;
 blocking:;
-	struct timespec left = remaining(deadline);
+	struct timespec left = shim_remaining(deadline);
 	return HANDOFF_CANCEL(true, rt_syscall5(SYS_ppoll, fds, nfds, deadline < 0 ? NULL : &left, mask, 8));
 }
 
@@ -252,7 +243,7 @@ restore:
 	if (r != 0)
 		return r;
 blocking:;
-	struct timespec left = remaining(deadline);
+	struct timespec left = shim_remaining(deadline);
 	return HANDOFF_CANCEL(true, rt_syscall6(SYS_pselect6, nfds, rd, wr, ex, deadline < 0 ? NULL : &left, sap));
 }
 
@@ -286,7 +277,7 @@ SHIM_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct time
 	}
 	long r = io_cancel_check(do_select(nfds, rd, wr, ex, deadline, NULL));
 	if (tv && deadline > 0) {
-		struct timespec left = remaining(deadline);
+		struct timespec left = shim_remaining(deadline);
 		tv->tv_sec = left.tv_sec;
 		tv->tv_usec = left.tv_nsec / 1000;
 	}

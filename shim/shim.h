@@ -31,6 +31,9 @@ int64_t shim_rel_deadline(const struct timespec *rel);
 /* Monotonic deadline for an absolute time on clock, or -1 on error. */
 int64_t shim_deadline(clockid_t clock, const struct timespec *abstime);
 bool shim_timespec_valid(const struct timespec *ts);
+/* What is left until a monotonic deadline, as a relative timespec (zero
+ * once it has passed). */
+struct timespec shim_remaining(int64_t deadline);
 
 /* Acts upon gp's due cancellation request: gp exits with
  * PTHREAD_CANCELED (cancel.c). */

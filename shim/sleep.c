@@ -19,13 +19,8 @@ static int sleep_until(struct g *gp, int64_t deadline, struct timespec *rem)
 	if (rt_sleep_until(deadline) == 0)
 		return 0;
 	shim_testcancel(gp);
-	if (rem) {
-		int64_t left = deadline - nanotime();
-		if (left < 0)
-			left = 0;
-		rem->tv_sec = left / 1000000000;
-		rem->tv_nsec = left % 1000000000;
-	}
+	if (rem)
+		*rem = shim_remaining(deadline);
 	return -EINTR;
 }
 

@@ -43,3 +43,11 @@ int64_t shim_deadline(clockid_t clock, const struct timespec *abstime)
 		left = INT64_MAX / 4;
 	return mono + left;
 }
+
+struct timespec shim_remaining(int64_t deadline)
+{
+	int64_t left = deadline - nanotime();
+	if (left < 0)
+		left = 0;
+	return (struct timespec){ left / 1000000000, left % 1000000000 };
+}
