@@ -12,6 +12,7 @@ src_libruntime_la_SOURCES = \
 	src/libc_real.h \
 	src/lock.c \
 	src/lockrank.h \
+	src/mem.c \
 	src/netpoll.h \
 	src/netpoll_epoll.c \
 	src/proc.c \

@@ -125,6 +125,16 @@ void stack_scavenge(int64_t now, int64_t max_idle_ns);
 size_t stack_cache_count(void);
 void stack_cache_flush(void);
 
+/* ---------------------------------------------------------------- memory */
+
+struct iovec;
+/* Gives advice on n ranges of the process's memory in one system call;
+ * false (and *works cleared when the kernel refuses it) if not all were
+ * advised. */
+bool mem_advise(const struct iovec *iov, int n, int advice, _Atomic bool *works);
+/* Commits the pages of n ranges now, best effort (mem.c). */
+void mem_populate(const struct iovec *iov, int n);
+
 /* ---------------------------------------------------------------- timers */
 
 enum {

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -32,11 +31,6 @@
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
-
-#ifndef SYS_process_madvise
-#define SYS_process_madvise 440
-#endif
-#define PIDFD_SELF_ (-10000)
 
 #define STACK_BATCH 16
 #define STACK_BATCH_MAX_BYTES (64u << 20) /* larger stacks: one mapping each */
@@ -66,17 +60,20 @@ static _Atomic bool guard_batch = true;    /* ... through process_madvise */
 /* Installs the guards of a whole batch in one system call. */
 static bool guard_all(char *b, size_t total, size_t guard)
 {
-	if (!atomic_load_explicit(&guard_batch, memory_order_relaxed))
-		return false;
 	struct iovec iov[STACK_BATCH];
 	for (int i = 0; i < STACK_BATCH; i++)
 		iov[i] = (struct iovec){ b + (size_t)i * total, guard };
-	long r = rt_syscall6(SYS_process_madvise, PIDFD_SELF_, (long)iov, STACK_BATCH,
-			     MADV_GUARD_INSTALL, 0, 0);
-	if (r == (long)(guard * STACK_BATCH))
-		return true;
-	atomic_store(&guard_batch, false);
-	return false;
+	return mem_advise(iov, STACK_BATCH, MADV_GUARD_INSTALL, &guard_batch);
+}
+
+/* Commits the top page of every stack of a batch, where each new G writes
+ * its first frames (mem.c).  Stacks a batch leaves unused cost that page. */
+static void populate_tops(char *b, size_t total, size_t page)
+{
+	struct iovec iov[STACK_BATCH];
+	for (int i = 0; i < STACK_BATCH; i++)
+		iov[i] = (struct iovec){ b + (size_t)(i + 1) * total - page, page };
+	mem_populate(iov, STACK_BATCH);
 }
 
 static size_t page_size(void)
@@ -157,6 +154,7 @@ static char *batch_take(size_t total, size_t guard)
 			return NULL;
 		base = b;
 		guarded = guard_all(b, total, guard);
+		populate_tops(b, total, page_size());
 		lock(&cache.lock);
 		/* The rest of an older batch stays mapped, unused, until the
 		 * process ends: at most STACK_BATCH - 1 untouched stacks. */

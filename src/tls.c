@@ -44,6 +44,7 @@
 #include <unistd.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <asm/prctl.h>
 #include <sys/syscall.h>
 
@@ -57,6 +58,8 @@
 #define RSEQ_CPU_ID_UNREGISTERED (-2)
 #define TID_FAKE 0x20000000     /* above any kernel tid, below FUTEX_OWNER_DIED */
 #define BLOCKS_PER_CHUNK 64
+#define BLOCKS_POPULATED 16     /* blocks committed ahead at a time (mem.c) */
+_Static_assert(BLOCKS_PER_CHUNK % BLOCKS_POPULATED == 0, "groups of a chunk");
 #define MODULES_MAX 16          /* startup modules re-initialized by goshim */
 
 /* glibc's dtv_t: dtv[-1].counter is the length, dtv[0].counter the
@@ -91,6 +94,7 @@ static struct {
 	ptrdiff_t robust_off;   /* struct robust_list_head, 0: not found */
 	_Atomic ptrdiff_t stackblock_off; /* stackblock, stackblock_size; 0: unknown */
 	bool rseq;
+	ptrdiff_t touched_off;  /* lowest byte a new G writes, from the TCB */
 	ptrdiff_t libc_off;     /* libc's TLS block, from the TCB */
 	size_t libc_size;
 	struct module modules[MODULES_MAX]; /* startup modules, libc's left out */
@@ -233,6 +237,14 @@ void tls_init(void)
 	tls.gcur_off = (char *)&g_cur - tp;
 	dl_iterate_phdr(find_modules, &errno);
 	tls.robust_off = find_robust_head(tp);
+	/* The startup modules' blocks lie right below the TCB, the surplus
+	 * for later ones below them. */
+	tls.touched_off = tls.libc_size ? tls.libc_off : 0;
+	for (int i = 0; i < tls.nmodules; i++)
+		if (tls.modules[i].off < tls.touched_off)
+			tls.touched_off = tls.modules[i].off;
+	if (tls.nmodules < 0)
+		tls.touched_off = -(ptrdiff_t)(tls.static_size - tls.tcb_size);
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	tls.block_size = (tls.static_size + tls.align + sizeof(struct __res_state) + page - 1) &
 			 ~(page - 1);
@@ -244,6 +256,27 @@ void tls_init(void)
 static struct rt_lock block_lock = RT_LOCK_INIT(RANK_ALLOC);
 static char *chunk;
 static size_t chunk_left;
+
+/* The TCB of a block: at its end, aligned.  The resolver state is at its
+ * start, below the static TLS. */
+static char *block_tcb(char *b)
+{
+	uintptr_t t = (uintptr_t)b + tls.block_size - tls.tcb_size;
+	return (char *)(t & ~(uintptr_t)(tls.align - 1));
+}
+
+/* Commits the pages of n blocks from b that a new G writes: its TCB and
+ * the startup modules' TLS below it, not the surplus or resolver state. */
+static void block_populate(char *b, int n)
+{
+	struct iovec iov[BLOCKS_POPULATED];
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	for (int i = 0; i < n; i++, b += tls.block_size) {
+		uintptr_t lo = ((uintptr_t)block_tcb(b) + tls.touched_off) & ~(page - 1);
+		iov[i] = (struct iovec){ (void *)lo, (size_t)((uintptr_t)b + tls.block_size - lo) };
+	}
+	mem_populate(iov, n);
+}
 
 static char *block_get(void)
 {
@@ -260,18 +293,13 @@ static char *block_get(void)
 		chunk_left = BLOCKS_PER_CHUNK;
 	}
 	char *b = chunk;
+	bool populate = chunk_left % BLOCKS_POPULATED == 0;
 	chunk += tls.block_size;
 	chunk_left--;
 	unlock(&block_lock);
+	if (populate)
+		block_populate(b, BLOCKS_POPULATED);
 	return b;
-}
-
-/* The TCB of a block: at its end, aligned.  The resolver state is at its
- * start, below the static TLS. */
-static char *block_tcb(char *b)
-{
-	uintptr_t t = (uintptr_t)b + tls.block_size - tls.tcb_size;
-	return (char *)(t & ~(uintptr_t)(tls.align - 1));
 }
 
 /* ---------------------------------------------------------------- setup */
