@@ -11,7 +11,7 @@
  * fault, 1.1 us per page by a 16-range process_madvise, and the write that
  * follows 5–6 us where the hypervisor still fills its own tables).  A
  * kernel that refuses is asked no more: the pages then come by fault as
- * before, which is only slower.
+ * before, which is only slower, and guards go in one stack at a time.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -38,9 +38,9 @@ bool mem_advise(const struct iovec *iov, int n, int advice, _Atomic bool *works)
 	long r = rt_syscall6(SYS_process_madvise, PIDFD_SELF_, (long)iov, n, advice, 0, 0);
 	if (r == (long)want)
 		return true;
-	/* ENOMEM for a populate is the memory running short now, not the
-	 * kernel refusing the advice: ask again next time. */
-	if (!(advice == MADV_POPULATE_WRITE && r == -ENOMEM))
+	/* Only a refusal is for good; a part done or a shortage of memory
+	 * (ENOMEM, EAGAIN, EINTR) is this call's: ask again next time. */
+	if (r == -ENOSYS || r == -EINVAL || r == -EPERM || r == -EBADF || r == -ESRCH)
 		atomic_store_explicit(works, false, memory_order_relaxed);
 	return false;
 }

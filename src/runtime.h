@@ -129,8 +129,8 @@ void stack_cache_flush(void);
 
 struct iovec;
 /* Gives advice on n ranges of the process's memory in one system call;
- * false (and *works cleared when the kernel refuses it) if not all were
- * advised. */
+ * false if not all were advised, and *works cleared for good when the
+ * kernel refuses the call or the advice. */
 bool mem_advise(const struct iovec *iov, int n, int advice, _Atomic bool *works);
 /* Commits the pages of n ranges now, best effort (mem.c). */
 void mem_populate(const struct iovec *iov, int n);
