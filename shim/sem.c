@@ -10,6 +10,9 @@
  * is never lost.  Woken waiters compete with running ones for the value
  * (no hand-over, as glibc).
  *
+ * sem_post is async-signal-safe: from a signal handler it leaves the wake
+ * to the poller (sema_wake_deferred).
+ *
  * Process-shared semaphores are used by other processes, which may not run
  * goshim: those go to glibc (sync.h), which also serves sem_open,
  * sem_close and sem_unlink unchanged.
@@ -140,7 +143,11 @@ SHIM_EXPORT int sem_post(sem_t *ps)
 			return fail(EOVERFLOW);
 	} while (!atomic_compare_exchange_weak(&s->value, &v, v + 1));
 	/* Full barrier (the CAS): pairs with the waiter's count-then-check. */
-	if (atomic_load(&s->nwaiters) != 0)
+	if (atomic_load(&s->nwaiters) == 0)
+		return 0;
+	if (shim_in_handler())
+		sema_wake_deferred(&s->value);  /* async-signal-safe */
+	else
 		sema_wake(&s->value, 1);
 	return 0;
 }

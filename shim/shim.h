@@ -26,6 +26,19 @@ static inline struct g *shim_g(void)
 	return getg_user();
 }
 
+/* Program signal handlers running on this thread (signal.c's trampoline
+ * counts them in the running G's TLS, or its M's when no G runs).  What
+ * a handler calls may have stopped the thread anywhere in goshim, a
+ * runtime lock held or a run queue half changed: it must not wait for
+ * either.  A handler left by longjmp leaves the count raised, which only
+ * makes its G's later calls take the handler's slower, safe path. */
+extern __thread unsigned shim_sigdepth __attribute__((tls_model("initial-exec")));
+
+static inline bool shim_in_handler(void)
+{
+	return unlikely(shim_sigdepth != 0);
+}
+
 /* Monotonic deadline for a relative time from now (clamped far ahead). */
 int64_t shim_rel_deadline(const struct timespec *rel);
 /* Monotonic deadline for an absolute time on clock, or -1 on error. */

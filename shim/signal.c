@@ -62,13 +62,21 @@ static bool process_directed(int sig, const siginfo_t *si)
 	}
 }
 
+__thread unsigned shim_sigdepth __attribute__((tls_model("initial-exec")));
+
 static void trampoline(int sig, siginfo_t *si, void *uc)
 {
 	void *fn = atomic_load_explicit(&handlers[sig].fn, memory_order_acquire);
+	/* The compiler keeps the count in memory across the calls: a
+	 * handler's sem_post reads it. */
+	shim_sigdepth++;
+	atomic_signal_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&handlers[sig].siginfo, memory_order_relaxed))
 		((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
 	else
 		((void (*)(int))fn)(sig);
+	atomic_signal_fence(memory_order_seq_cst);
+	shim_sigdepth--;
 	if (!process_directed(sig, si))
 		return;
 	struct ksigaction now;

@@ -78,7 +78,8 @@ static struct pollwait *allwaits, **allwaits_tail = &allwaits;
 /* Interrupts asked for by signal handlers, not yet delivered: a count
  * per signal, [1] for handlers with SA_RESTART. */
 static _Atomic uint32_t intr_count[2][65];
-static _Atomic bool intr_pending;
+/* Interrupts or deferred semaphore wakes await netpoll_deliver. */
+static _Atomic bool deliver_pending;
 
 static struct polldesc *pd_get(int fd, bool create)
 {
@@ -126,7 +127,7 @@ int netpoll_fork_child(void)
 	for (int r = 0; r < 2; r++)
 		for (int sig = 0; sig <= 64; sig++)
 			atomic_store(&intr_count[r][sig], 0);
-	atomic_store(&intr_pending, false);
+	atomic_store(&deliver_pending, false);
 	for (int i = 0; i < PD_CHUNKS; i++) {
 		struct polldesc *c = atomic_load(&pdtab[i]);
 		for (int j = 0; c && j < PD_CHUNK; j++) {
@@ -228,13 +229,18 @@ void netpoll_interrupt(int sig, bool restart)
 	if (sig < 1 || sig > 64)
 		return;
 	atomic_fetch_add(&intr_count[restart][sig], 1);
-	atomic_store(&intr_pending, true);
+	netpoll_defer();
+}
+
+void netpoll_defer(void)
+{
+	atomic_store(&deliver_pending, true);
 	netpoll_break();
 }
 
-bool netpoll_intr_pending(void)
+bool netpoll_deliver_pending(void)
 {
-	return atomic_load_explicit(&intr_pending, memory_order_relaxed);
+	return atomic_load_explicit(&deliver_pending, memory_order_relaxed);
 }
 
 /* The wait a signal sig ends (see netpoll_interrupt), or NULL.  With
@@ -263,7 +269,6 @@ static struct pollwait *intr_victim(int sig, bool restart)
  * thread the kernel would have chosen was not blocked. */
 static void deliver_interrupts(struct g **list)
 {
-	atomic_store(&intr_pending, false);
 	lock(&waitslock);
 	for (int r = 0; r < 2; r++) {
 		for (int sig = 1; sig <= 64; sig++) {
@@ -285,6 +290,22 @@ static void deliver_interrupts(struct g **list)
 	unlock(&waitslock);
 }
 
+/* Pushes the Gs that what signal handlers left readies on *list. */
+static void deliver(struct g **list)
+{
+	/* Cleared first: what a handler leaves meanwhile sets it again. */
+	atomic_store(&deliver_pending, false);
+	deliver_interrupts(list);
+	sema_run_deferred(list);
+}
+
+struct g *netpoll_deliver(void)
+{
+	struct g *list = NULL;
+	deliver(&list);
+	return list;
+}
+
 struct g *netpoll(int64_t delay)
 {
 	struct epoll_event evs[128];
@@ -304,8 +325,8 @@ struct g *netpoll(int64_t delay)
 		pd_fire_all(pd, &list);
 		unlock(&pd->lock);
 	}
-	if (atomic_load_explicit(&intr_pending, memory_order_relaxed))
-		deliver_interrupts(&list);
+	if (netpoll_deliver_pending())
+		deliver(&list);
 	return list;
 }
 

@@ -690,6 +690,14 @@ int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int
 		 const uint32_t *cmpval, bool untimed);
 /* Waiters queued on addr now (racy unless the caller excludes new ones). */
 int sema_nwaiters(_Atomic uint32_t *addr);
+/* A signal handler's sema_wake of a semaphore's value word (async-signal-
+ * safe): the poller wakes as many of addr's WAIT_SEMAPHORE waiters as the
+ * value lets take it (sema_run_deferred). */
+void sema_wake_deferred(_Atomic uint32_t *addr);
+/* The deferred wakes, their Gs pushed on *list (schedlink). */
+void sema_run_deferred(struct g **list);
+/* Some semaphore wait is in progress: somebody must poll. */
+bool sema_anywaiters(void);
 
 /* ---------------------------------------------------------------- sleep */
 
@@ -737,8 +745,13 @@ void netpoll_close(int fd);
  * epoll_wait, a sleep, a socket call with a timeout).  Async-signal-safe:
  * the poller does the work. */
 void netpoll_interrupt(int sig, bool restart);
-/* Interrupts are waiting for a poll to deliver them (sysmon polls). */
-bool netpoll_intr_pending(void);
+/* Asks the poller to deliver what a signal handler left (interrupts,
+ * deferred wakes): netpoll does, and whoever sees netpoll_deliver_pending
+ * calls netpoll_deliver.  Async-signal-safe. */
+void netpoll_defer(void);
+bool netpoll_deliver_pending(void);
+/* Delivers it now; returns the Gs to ready (schedlink). */
+struct g *netpoll_deliver(void);
 
 /* ---------------------------------------------------------------- fork */
 

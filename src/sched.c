@@ -49,9 +49,10 @@
  * the scheduler returned).
  *
  * Idle Ms.  The first M to find no work and see timers pending or Gs
- * waiting for fds blocks in netpoll until the earliest timer, or for good
- * when there is none (sched.lastpoll == 0 while it does); the others sleep
- * on their note in stop_m.  timer_add breaks the poller when it must wake
+ * waiting for fds or semaphores (a signal handler's sem_post wakes
+ * through the poller) blocks in netpoll until the earliest timer, or for
+ * good when there is none (sched.lastpoll == 0 while it does); the others
+ * sleep on their note in stop_m.  timer_add breaks the poller when it must wake
  * earlier.  An M with a P polls without blocking before it steals, and
  * sysmon polls when nobody has for 10 ms; what a poll readies goes through
  * injectglist.
@@ -312,6 +313,11 @@ top:
 	}
 	now = 0;
 	poll_until = timers_check(pp, &now, NULL);
+	if (unlikely(netpoll_deliver_pending())) {
+		struct g *list = netpoll_deliver();
+		if (list)
+			return polled_first(list);
+	}
 
 	if (pp->schedtick % SCHED_GLOBAL_EVERY == 0 &&
 	    atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0) {
@@ -387,7 +393,10 @@ top:
 	}
 
 	poll_until = timers_earliest();
-	if ((poll_until != 0 || netpoll_anywaiters()) && atomic_exchange(&sched.lastpoll, 0) != 0) {
+	/* A semaphore's waiter may be woken by a signal handler's post,
+	 * which only the poller carries out. */
+	if ((poll_until != 0 || netpoll_anywaiters() || sema_anywaiters()) &&
+	    atomic_exchange(&sched.lastpoll, 0) != 0) {
 		int64_t delay = -1;
 		if (poll_until != 0) {
 			atomic_store(&sched.polluntil, poll_until);
@@ -492,7 +501,8 @@ static void g0_main(void *mp)
 
 /* The G that mcall may switch to directly, without the round trip
  * through g0: the next local G, unless the P owes the global queue its
- * periodic look or has timers due (find_runnable handles both). */
+ * periodic look, has timers due, or a signal handler left work for the
+ * poller (find_runnable handles all three). */
 static struct g *next_local(struct p *pp, bool *inherit_time)
 {
 	if (unlikely(atomic_load_explicit(&pp->retire, memory_order_relaxed)))
@@ -503,6 +513,8 @@ static struct g *next_local(struct p *pp, bool *inherit_time)
 	int64_t w = timers_next(pp);
 	if (w && w <= nanotime())
 		return NULL;
+	if (unlikely(netpoll_deliver_pending()))
+		return NULL; /* find_runnable delivers it */
 	return runq_get(pp, inherit_time);
 }
 

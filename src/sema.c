@@ -32,6 +32,12 @@
  * waiters from one address to another (FUTEX_CMP_REQUEUE): it holds both
  * roots (lock2), so a waiter is always on exactly one queue, and a timeout
  * finds its waiter's current root by re-reading w->root under the lock.
+ *
+ * A signal handler may post a semaphore (sem_post is async-signal-safe)
+ * on a thread stopped anywhere, a root lock or a run queue half changed
+ * under it: it only marks the root (sema_wake_deferred), and the poller,
+ * which must be there while semaphore waiters are (sema_anywaiters), wakes
+ * as many of each marked address's waiters as its value lets take it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -53,6 +59,7 @@ struct waiter {
 	_Atomic uint32_t kword;
 	int state;                    /* W_*: root lock (W_INIT: not queued yet) */
 	bool untimed;                 /* moved by a requeue that ends its timeout */
+	uint8_t reason;               /* enum wait_reason: immutable */
 	_Atomic(struct semroot *) root; /* written under old and new root locks */
 	struct timer timer;
 };
@@ -60,12 +67,18 @@ struct waiter {
 struct semroot {
 	struct rt_lock lock;
 	struct waiter *heads;         /* first waiter of each address */
+	_Atomic bool deferred;        /* a handler posted a semaphore here */
 } __attribute__((aligned(64)));
 
 /* Statically initialized: a mutex may be taken before the runtime is. */
 static struct semroot semtable[SEMTABLE_SIZE] = {
 	[0 ... SEMTABLE_SIZE - 1] = { .lock = RT_LOCK_INIT(RANK_SEMROOT) },
 };
+
+/* Some root is marked deferred. */
+static _Atomic bool deferred_any;
+/* Semaphore waits in progress, which a handler's post may have to end. */
+static _Atomic int32_t nsemwaiters;
 
 static struct semroot *root_of(const void *addr)
 {
@@ -133,9 +146,14 @@ static void dequeue(struct semroot *r, struct waiter *w)
 	w->next = w->prev = NULL;
 }
 
-static void wake_waiter(struct waiter *w)
+/* Wakes w: its G goes on *list when list is given (for injectglist),
+ * else is readied here. */
+static void wake_waiter(struct waiter *w, struct g **list)
 {
-	if (w->g) {
+	if (w->g && list) {
+		w->g->schedlink = *list;
+		*list = w->g;
+	} else if (w->g) {
 		ready(w->g);
 	} else {
 		atomic_store(&w->kword, 1);
@@ -168,7 +186,7 @@ static void timeout_fired(struct timer *t)
 	}
 	unlock(&r->lock);
 	if (wake)
-		wake_waiter(w);
+		wake_waiter(w, NULL);
 }
 
 /* intr_fire's hook of an interruptible wait: dequeues w, or makes it
@@ -186,7 +204,7 @@ static void waiter_intr(struct g *gp, struct intrhook *h)
 		w->state = W_INTR;
 	unlock(&r->lock);
 	if (wake)
-		wake_waiter(w);
+		wake_waiter(w, NULL);
 }
 
 struct park_unlock {
@@ -213,14 +231,18 @@ void sema_fork_child(void)
 	for (int i = 0; i < SEMTABLE_SIZE; i++) {
 		semtable[i].lock = (struct rt_lock)RT_LOCK_INIT(RANK_SEMROOT);
 		semtable[i].heads = NULL;
+		semtable[i].deferred = false;
 	}
+	deferred_any = false;
+	nsemwaiters = 0;
 }
 
 static int wait_common(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 		       enum wait_reason reason, uint32_t bitset, bool intr)
 {
 	struct semroot *r = root_of(addr);
-	struct waiter w = { .addr = addr, .bitset = bitset, .g = getg_user(), .root = r };
+	struct waiter w = { .addr = addr, .bitset = bitset, .g = getg_user(), .root = r,
+			    .reason = (uint8_t)reason };
 	struct intrhook hook = { .fn = waiter_intr, .arg = &w };
 
 	intr = intr && w.g;
@@ -241,6 +263,8 @@ static int wait_common(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 	}
 	w.state = W_WAITING;
 	enqueue(r, &w);
+	if (reason == WAIT_SEMAPHORE)
+		atomic_fetch_add(&nsemwaiters, 1);
 	if (w.g) {
 		struct park_unlock pu = { r, 0 };
 		if (deadline >= 0) {
@@ -273,6 +297,8 @@ static int wait_common(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 			rt_futex_wait(&w.kword, 0, tsp);
 		}
 	}
+	if (reason == WAIT_SEMAPHORE)
+		atomic_fetch_sub(&nsemwaiters, 1);
 	if (intr)
 		intr_end(w.g);
 	/* The state is final once the waiter was woken, and ordered before
@@ -321,8 +347,9 @@ static int take_waiters(struct semroot *r, _Atomic uint32_t *addr, int n, uint32
 	return count;
 }
 
-/* Wakes what take_waiters took, in queue order, with no root lock held. */
-static void wake_taken(struct waiter *woken)
+/* Wakes what take_waiters took, in queue order, with no root lock held
+ * (list: as wake_waiter). */
+static void wake_taken(struct waiter *woken, struct g **list)
 {
 	struct waiter *rev = NULL;
 	while (woken) {
@@ -334,7 +361,7 @@ static void wake_taken(struct waiter *woken)
 	while (rev) {
 		struct waiter *w = rev;
 		rev = w->next;
-		wake_waiter(w);
+		wake_waiter(w, list);
 	}
 }
 
@@ -346,7 +373,7 @@ int sema_wake_bitset(_Atomic uint32_t *addr, int n, uint32_t bitset)
 	lock(&r->lock);
 	int count = take_waiters(r, addr, n, bitset, &woken);
 	unlock(&r->lock);
-	wake_taken(woken);
+	wake_taken(woken, NULL);
 	return count;
 }
 
@@ -384,7 +411,7 @@ int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int
 		w = next;
 	}
 	unlock2(&r->lock, &r2->lock);
-	wake_taken(woken);
+	wake_taken(woken, NULL);
 	return count;
 }
 
@@ -398,4 +425,41 @@ int sema_nwaiters(_Atomic uint32_t *addr)
 		n++;
 	unlock(&r->lock);
 	return n;
+}
+
+void sema_wake_deferred(_Atomic uint32_t *addr)
+{
+	/* Marks before the poller is told, so a poller told sees them. */
+	atomic_store(&root_of(addr)->deferred, true);
+	atomic_store(&deferred_any, true);
+	netpoll_defer();
+}
+
+bool sema_anywaiters(void)
+{
+	return atomic_load_explicit(&nsemwaiters, memory_order_relaxed) > 0;
+}
+
+void sema_run_deferred(struct g **list)
+{
+	if (!atomic_load(&deferred_any) || !atomic_exchange(&deferred_any, false))
+		return;
+	for (int i = 0; i < SEMTABLE_SIZE; i++) {
+		struct semroot *r = &semtable[i];
+		if (!atomic_load_explicit(&r->deferred, memory_order_relaxed) ||
+		    !atomic_exchange(&r->deferred, false))
+			continue;
+		struct waiter *woken = NULL;
+		lock(&r->lock);
+		/* A queued waiter keeps its semaphore alive: its value is
+		 * safe to read, and says how many may take it now. */
+		for (struct waiter *h = r->heads, *next; h; h = next) {
+			next = h->hnext;
+			uint32_t v = atomic_load(h->addr);
+			if (h->reason == WAIT_SEMAPHORE && v > 0)
+				take_waiters(r, h->addr, v > INT_MAX ? INT_MAX : (int)v, ~0u, &woken);
+		}
+		unlock(&r->lock);
+		wake_taken(woken, list);
+	}
 }

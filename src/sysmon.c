@@ -78,10 +78,10 @@ static void *sysmon(void *arg)
 				worked = true;
 			}
 		}
-		/* Signals' interrupts wait for a poll: with only sleepers to
-		 * interrupt, no M may be polling. */
-		if (netpoll_intr_pending()) {
-			struct g *list = netpoll(0);
+		/* What signal handlers left waits for a poll: every M may
+		 * be busy running Gs. */
+		if (netpoll_deliver_pending()) {
+			struct g *list = netpoll_deliver();
 			if (list) {
 				injectglist(list);
 				worked = true;
