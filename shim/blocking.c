@@ -223,7 +223,7 @@ SHIM_EXPORT int sigsuspend(const sigset_t *mask)
 /* pause ends when a handler runs, whichever kernel thread the signal went
  * to (the kernel ends the pause of the thread it delivers to, and a
  * thread's kernel thread is goshim's choice): the G waits for
- * netpoll_interrupt, which the trampoline of signal.c calls, with or
+ * sigintr_post, which the trampoline of signal.c calls, with or
  * without SA_RESTART, as pause is never restarted. */
 SHIM_EXPORT int pause(void)
 {

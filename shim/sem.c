@@ -91,15 +91,17 @@ static int sem_wait_common(sem_t *ps, clockid_t clock, const struct timespec *ab
 	int r = 0;
 	while (!try_take(s)) {
 		r = sema_wait_intr(&s->value, 0, deadline, WAIT_SEMAPHORE);
-		if ((r == -ETIMEDOUT || r == -EINTR) && try_take(s))
+		if (r == -ETIMEDOUT && try_take(s))
 			r = 0;
+		/* A signal's EINTR stands even if its handler posted, as
+		 * glibc's. */
 		if (r == -ETIMEDOUT || r == -EINTR)
 			break;
 		r = 0;
 	}
 	atomic_fetch_sub(&s->nwaiters, 1);
-	if (r == -EINTR)
-		cancel_act(gp);  /* the request that ended the wait */
+	if (r == -EINTR && gp)
+		shim_testcancel(gp);  /* a request, not a signal, ended it */
 	return r ? fail(-r) : 0;
 }
 

@@ -5,13 +5,13 @@
  *
  * The kernel interrupts a system call of the thread a signal is delivered
  * to; a G parked in netpoll is in no system call.  After the program's
- * handler returns, the trampoline asks netpoll to end one G's wait with
- * EINTR (netpoll_interrupt) when the signal was process-directed (kill,
+ * handler returns, the trampoline asks for one G's wait to end with
+ * EINTR (sigintr_post) when the signal was process-directed (kill,
  * alarm, a timer, a child's exit: the kernel would have picked any thread
  * not blocking it, a blocked one among them) and not when it was aimed at
- * the thread that runs (raise, a fault).  With SA_RESTART only poll,
- * select and epoll waits and socket calls with a timeout end, the calls
- * the kernel never restarts.
+ * the thread that runs (raise, a fault).  With SA_RESTART only the calls
+ * the kernel never restarts end: poll, select and epoll waits, sleeps,
+ * socket calls with a timeout, timed semaphore waits.
  *
  * What the program sees of its actions is its own: an old action that is
  * the trampoline reads back as the program's handler and flags.
@@ -81,7 +81,7 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 		return;
 	struct ksigaction now;
 	if (rt_syscall4(SYS_rt_sigaction, sig, NULL, &now, 8) == 0)
-		netpoll_interrupt(sig, now.flags & SA_RESTART);
+		sigintr_post(sig, now.flags & SA_RESTART);
 }
 
 static bool is_handler(const struct sigaction *act)
@@ -180,7 +180,7 @@ static uint64_t mask_after(uint64_t mask, int how, const sigset_t *set)
 
 /* A G's mask is its own: the kernel thread running it gets the whole of
  * it (as the change it asked for would have left the native thread's),
- * and the G keeps it, so that netpoll_interrupt interrupts only a G that
+ * and the G keeps it, so that sigintr_post interrupts only a G that
  * does not block the signal.  The old mask is the G's.  (A G that moves
  * to another kernel thread does not take its mask along yet.) */
 static int set_mask(int (*call)(int, const sigset_t *, sigset_t *), int how,

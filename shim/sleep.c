@@ -3,7 +3,7 @@
  * sched_yield, pthread_yield.  A G sleeps on a timer of its P and gives the
  * M to other Gs meanwhile.  The sleeps are cancellation points: on entry,
  * and while they sleep; a signal's handler ends them with EINTR, as the
- * kernel's (netpoll_interrupt picks the thread).
+ * kernel's (sigintr_post picks the thread).
  */
 #include <time.h>
 #include <unistd.h>

@@ -21,6 +21,7 @@ src_libruntime_la_SOURCES = \
 	src/sched.c \
 	src/schedtrace.c \
 	src/sema.c \
+	src/sigintr.c \
 	src/stack.c \
 	src/syscall.c \
 	src/sysmon.c \

@@ -3,17 +3,17 @@
  *
  * A lock may be acquired only while every lock held has a lower rank:
  *
- *   semroot < sched < timers < leaves
- *   polldesc, pollwaits (leaves)
+ *   sigwaits < semroot < sched < timers < leaves
+ *   polldesc (a leaf)
  *
+ *   sigwaits the list of every G's wait that a signal may end (sigintr.c):
+ *            ending a semaphore's waiter takes its root.
  *   semroot  sema.c's per-address queue roots: a waiter queues its timeout
  *            timer (timers) and timer_add may wake an M (sched) under it.
  *   sched    sched.lock: Ps, Ms, global run queue.
  *   timers   p.timers_lock.
  *   polldesc a pollDesc's lock (netpoll_epoll.c): an fd's waiter list; only
  *            epoll_ctl, a non-blocking call, is made under it.
- *   pollwaits the list of every G's netpoll wait (netpoll_epoll.c), which
- *            a signal may interrupt.
  *   leaves   gflock, stack cache, rt_alloc, allglock, key table, default
  *            attr: no other lock is taken under them.
  *
@@ -26,11 +26,11 @@
 
 enum lock_rank {
 	RANK_NONE = 0,     /* zero-filled: must be given a rank before use */
+	RANK_SIGWAITS,
 	RANK_SEMROOT,
 	RANK_SCHED,
 	RANK_TIMERS,
 	RANK_POLLDESC,
-	RANK_POLLWAITS,
 	RANK_GFREE,
 	RANK_STACKCACHE,
 	RANK_ALLOC,

@@ -21,13 +21,13 @@
  * parked.  park's commit moves INIT to PARKED, so a wake that comes before
  * the G is off its stack leaves it running instead.
  *
- * A signal handler that would have interrupted a blocked thread's call
- * (netpoll_interrupt) ends one wait with PW_INTR; the poller picks it.
+ * Every wait is one a signal handler may end (sigintr.c), with PW_INTR.
  * Sleeps are waits for no fd here (rt_sleep_until), so that a signal can
- * end them too; they need no poller (nwaiters counts the others).
+ * end them too; they need no poller (nwaiters counts the others).  What
+ * handlers leave (interrupts, semaphore posts) the poller delivers.
  *
- * Lock order: a pollDesc lock and waitslock are leaves (lockrank.h);
- * netpoll collects the Gs to ready under them and readies them after.  A pollnode is touched only
+ * Lock order: a pollDesc lock is a leaf (lockrank.h); netpoll collects
+ * the Gs to ready under it and readies them after.  A pollnode is touched only
  * under its pollDesc's lock while linked, and the wait's timer is deleted
  * (waiting out its function) before the G's stack frame goes.
  */
@@ -64,20 +64,11 @@ static _Atomic int32_t nwaiters;        /* Gs in netpoll_wait */
 enum { PW_INIT, PW_PARKED, PW_READY, PW_TIMEOUT, PW_INTR };
 
 struct pollwait {
-	struct g *g;
+	struct sigwait sw;      /* on the list of waits a signal ends */
 	_Atomic int state;      /* PW_* */
 	struct timer timer;     /* the deadline, if any */
-	enum wait_reason reason;
-	bool timed;             /* has a deadline: SO_RCVTIMEO, SO_SNDTIMEO */
-	struct pollwait *next, **pprev; /* allwaits; waitslock */
 };
 
-/* Every G's wait, oldest first, for netpoll_interrupt to pick from. */
-static struct rt_lock waitslock = RT_LOCK_INIT(RANK_POLLWAITS);
-static struct pollwait *allwaits, **allwaits_tail = &allwaits;
-/* Interrupts asked for by signal handlers, not yet delivered: a count
- * per signal, [1] for handlers with SA_RESTART. */
-static _Atomic uint32_t intr_count[2][65];
 /* Interrupts or deferred semaphore wakes await netpoll_deliver. */
 static _Atomic bool deliver_pending;
 
@@ -121,12 +112,6 @@ int netpoll_fork_child(void)
 	rt_syscall1(SYS_close, breakfd);
 	atomic_store(&break_pending, 0);
 	atomic_store(&nwaiters, 0);
-	waitslock = (struct rt_lock)RT_LOCK_INIT(RANK_POLLWAITS);
-	allwaits = NULL;
-	allwaits_tail = &allwaits;
-	for (int r = 0; r < 2; r++)
-		for (int sig = 0; sig <= 64; sig++)
-			atomic_store(&intr_count[r][sig], 0);
 	atomic_store(&deliver_pending, false);
 	for (int i = 0; i < PD_CHUNKS; i++) {
 		struct polldesc *c = atomic_load(&pdtab[i]);
@@ -188,16 +173,25 @@ static int epoll_wait_ns(struct epoll_event *evs, int max, int64_t delay)
 	return (int)rt_syscall6(SYS_epoll_pwait, epfd, (long)evs, max, timeout, 0, 8);
 }
 
-/* Ends w with why (PW_READY or PW_TIMEOUT) unless it has ended; returns
- * its G when the G had parked and the caller must ready it. */
-static struct g *pw_fire(struct pollwait *w, int why)
+/* Ends w with why (PW_READY, PW_TIMEOUT or PW_INTR) unless it has ended;
+ * returns whether it did.  A G that had parked is pushed on *list, or
+ * readied here when list is NULL. */
+static bool pw_fire(struct pollwait *w, int why, struct g **list)
 {
 	int old = atomic_load(&w->state);
 	do {
 		if (old >= PW_READY)
-			return NULL;
+			return false;
 	} while (!atomic_compare_exchange_weak(&w->state, &old, why));
-	return old == PW_PARKED ? w->g : NULL;
+	if (old != PW_PARKED)
+		return true;
+	if (list) {
+		w->sw.g->schedlink = *list;
+		*list = w->sw.g;
+	} else {
+		ready(w->sw.g);
+	}
+	return true;
 }
 
 static void node_unlink(struct pollnode *n)
@@ -216,20 +210,8 @@ static void pd_fire_all(struct polldesc *pd, struct g **list)
 	struct pollnode *n;
 	while ((n = pd->head)) {
 		node_unlink(n);
-		struct g *gp = pw_fire(n->w, PW_READY);
-		if (gp) {
-			gp->schedlink = *list;
-			*list = gp;
-		}
+		pw_fire(n->w, PW_READY, list);
 	}
-}
-
-void netpoll_interrupt(int sig, bool restart)
-{
-	if (sig < 1 || sig > 64)
-		return;
-	atomic_fetch_add(&intr_count[restart][sig], 1);
-	netpoll_defer();
 }
 
 void netpoll_defer(void)
@@ -243,59 +225,14 @@ bool netpoll_deliver_pending(void)
 	return atomic_load_explicit(&deliver_pending, memory_order_relaxed);
 }
 
-/* The wait a signal sig ends (see netpoll_interrupt), or NULL.  With
- * restart only the waits the kernel does not restart: poll, select,
- * epoll, a sleep, and a socket call with a timeout.  waitslock held. */
-static struct pollwait *intr_victim(int sig, bool restart)
-{
-	uint64_t bit = sigbit(sig);
-	bool main_takes = g1_takes_signal(bit);
-	struct pollwait *pick = NULL;
-	for (struct pollwait *w = allwaits; w; w = w->next) {
-		if ((restart && w->reason != WAIT_POLL && w->reason != WAIT_SLEEP && !w->timed) ||
-		    atomic_load(&w->state) >= PW_READY ||
-		    (atomic_load_explicit(&w->g->sigmask, memory_order_relaxed) & bit))
-			continue;
-		if (g_is_main(w->g))
-			return main_takes ? w : NULL;
-		if (!main_takes && !pick)
-			pick = w;
-	}
-	return pick;
-}
-
-/* Ends the waits that pending interrupts go to with PW_INTR, pushing the
- * Gs to ready on *list.  An interrupt that finds no wait is dropped: the
- * thread the kernel would have chosen was not blocked. */
-static void deliver_interrupts(struct g **list)
-{
-	lock(&waitslock);
-	for (int r = 0; r < 2; r++) {
-		for (int sig = 1; sig <= 64; sig++) {
-			if (!atomic_load_explicit(&intr_count[r][sig], memory_order_relaxed))
-				continue;
-			uint32_t n = atomic_exchange(&intr_count[r][sig], 0);
-			for (uint32_t i = 0; i < n; i++) {
-				struct pollwait *w = intr_victim(sig, r);
-				if (!w)
-					continue;
-				struct g *gp = pw_fire(w, PW_INTR);
-				if (gp) {
-					gp->schedlink = *list;
-					*list = gp;
-				}
-			}
-		}
-	}
-	unlock(&waitslock);
-}
-
 /* Pushes the Gs that what signal handlers left readies on *list. */
 static void deliver(struct g **list)
 {
 	/* Cleared first: what a handler leaves meanwhile sets it again. */
 	atomic_store(&deliver_pending, false);
-	deliver_interrupts(list);
+	/* Interrupts first: a handler that posted the semaphore it
+	 * interrupts the wait for leaves the EINTR standing, as glibc. */
+	sigintr_deliver(list);
 	sema_run_deferred(list);
 }
 
@@ -391,9 +328,7 @@ static void node_leave(struct pollnode *n)
 
 static void pw_timeout(struct timer *t)
 {
-	struct g *gp = pw_fire(t->arg, PW_TIMEOUT);
-	if (gp)
-		ready(gp);
+	pw_fire(t->arg, PW_TIMEOUT, NULL);
 }
 
 static bool pw_commit(struct g *gp, void *arg)
@@ -408,15 +343,23 @@ static bool pw_commit(struct g *gp, void *arg)
 static void pw_intr(struct g *gp, struct intrhook *h)
 {
 	(void)gp;
-	struct g *woken = pw_fire(h->arg, PW_INTR);
-	if (woken)
-		ready(woken);
+	pw_fire(h->arg, PW_INTR, NULL);
+}
+
+/* A signal's end of the wait (sigintr.c). */
+static bool pw_sigend(struct sigwait *sw, struct g **list)
+{
+	return pw_fire(container_of(sw, struct pollwait, sw), PW_INTR, list);
 }
 
 int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason reason)
 {
 	struct g *gp = getg_user();
-	struct pollwait w = { .g = gp, .state = PW_INIT, .reason = reason, .timed = deadline >= 0 };
+	/* SA_RESTART restarts none of poll, select, epoll_wait, a sleep
+	 * or a socket call with a timeout; the others it does. */
+	bool restarts = reason != WAIT_POLL && reason != WAIT_SLEEP && deadline < 0;
+	struct pollwait w = { .sw = { .g = gp, .restarts = restarts, .end = pw_sigend },
+			      .state = PW_INIT };
 	struct intrhook hook = { .fn = pw_intr, .arg = &w };
 	/* A sleep needs no poller. */
 	bool sleep = reason == WAIT_SLEEP;
@@ -425,11 +368,7 @@ int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reas
 	if (!intr_begin(gp, &hook))
 		return -EINTR;
 	int err = 0, i;
-	lock(&waitslock);
-	w.pprev = allwaits_tail;
-	*allwaits_tail = &w;
-	allwaits_tail = &w.next;
-	unlock(&waitslock);
+	sigwait_add(&w.sw);
 	if (!sleep)
 		atomic_fetch_add(&nwaiters, 1);
 	for (i = 0; i < n; i++) {
@@ -453,13 +392,7 @@ int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reas
 		node_leave(&nodes[i]);
 	if (!sleep)
 		atomic_fetch_sub(&nwaiters, 1);
-	lock(&waitslock);
-	*w.pprev = w.next;
-	if (w.next)
-		w.next->pprev = w.pprev;
-	else
-		allwaits_tail = w.pprev;
-	unlock(&waitslock);
+	sigwait_remove(&w.sw);
 	if (err)
 		return err;
 	switch (atomic_load(&w.state)) {

@@ -29,6 +29,8 @@
 #define RT_HIDDEN __attribute__((visibility("hidden")))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+/* The structure of type T whose member m p points to. */
+#define container_of(p, T, m) ((T *)(void *)((char *)(p) - offsetof(T, m)))
 
 /* ---------------------------------------------------------------- locks */
 
@@ -296,7 +298,7 @@ struct g {
 	struct intrhook *_Atomic intr;  /* its interruptible wait (intr.c) */
 	char name[16];
 	/* The signals it blocks (bit sig-1), as the program set them for it;
-	 * written by its owner, read by netpoll_interrupt's victim choice. */
+	 * written by its owner, read by sigintr_post's victim choice. */
 	_Atomic uint64_t sigmask;
 
 	struct unwind_buf *cleanup;     /* innermost C cleanup buffer; owner */
@@ -729,22 +731,13 @@ struct pollnode {
  * (a hint: the caller retries its call, and may be woken spuriously) or
  * until deadline (nanotime; < 0: none).  Returns 0 when woken, -ETIMEDOUT
  * at the deadline, -EINTR when a signal handler interrupted the wait
- * (netpoll_interrupt), -EPERM when an fd cannot be polled (a regular
+ * (sigintr_post), -EPERM when an fd cannot be polled (a regular
  * file), -EBADF for a closed fd, -ENOMEM when the poller is out of
  * memory. */
 int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason r);
 /* The program closes fd: its waiters wake (their retry sees EBADF) and
  * the poller forgets it. */
 void netpoll_close(int fd);
-/* A handler of process-directed signal sig ran: the G the kernel would
- * have given it gets -EINTR if it waits in netpoll or sleeps — G1 unless
- * G1 blocks sig or has exited (then a G waiting in one of those calls
- * gets nothing: as the kernel, which interrupts no other thread's call),
- * else the longest waiting G that does not block sig; with restart
- * (SA_RESTART), only a wait that the kernel never restarts (poll, select,
- * epoll_wait, a sleep, a socket call with a timeout).  Async-signal-safe:
- * the poller does the work. */
-void netpoll_interrupt(int sig, bool restart);
 /* Asks the poller to deliver what a signal handler left (interrupts,
  * deferred wakes): netpoll does, and whoever sees netpoll_deliver_pending
  * calls netpoll_deliver.  Async-signal-safe. */
@@ -752,6 +745,30 @@ void netpoll_defer(void);
 bool netpoll_deliver_pending(void);
 /* Delivers it now; returns the Gs to ready (schedlink). */
 struct g *netpoll_deliver(void);
+
+/* ---------------------------------------------------------------- sigintr */
+
+/* A G's wait that a signal handler may end with EINTR (sigintr.c).  Its
+ * end function ends the wait unless it has ended already and returns
+ * whether it did, pushing the G on *list if the G had parked. */
+struct sigwait {
+	struct g *g;
+	bool restarts;  /* SA_RESTART restarts the call: no victim then */
+	bool (*end)(struct sigwait *sw, struct g **list);
+	struct sigwait *next, **pprev;  /* sigintr.c's list */
+};
+/* Around the wait: on the list while the G waits. */
+void sigwait_add(struct sigwait *sw);
+void sigwait_remove(struct sigwait *sw);
+/* A handler of process-directed signal sig ran: the G the kernel would
+ * have given it ends its wait with EINTR if it waits on the list — G1
+ * unless G1 blocks sig or has exited (then a G waiting there gets
+ * nothing: as the kernel, which interrupts no other thread's call), else
+ * the longest waiting G that does not block sig; with restart
+ * (SA_RESTART), only a wait that the kernel never restarts.  Async-
+ * signal-safe: the poller delivers it (sigintr_deliver). */
+void sigintr_post(int sig, bool restart);
+void sigintr_deliver(struct g **list);
 
 /* ---------------------------------------------------------------- fork */
 
@@ -764,6 +781,7 @@ void rt_alloc_fork_child(void);
 void sema_fork_child(void);
 void lockrank_fork_child(void);
 int netpoll_fork_child(void);
+void sigintr_fork_child(void);
 void sysmon_fork_child(void);
 
 /* ---------------------------------------------------------------- debug */

@@ -60,6 +60,7 @@ struct waiter {
 	int state;                    /* W_*: root lock (W_INIT: not queued yet) */
 	bool untimed;                 /* moved by a requeue that ends its timeout */
 	uint8_t reason;               /* enum wait_reason: immutable */
+	struct sigwait sw;            /* a semaphore's: a signal may end it */
 	_Atomic(struct semroot *) root; /* written under old and new root locks */
 	struct timer timer;
 };
@@ -189,22 +190,36 @@ static void timeout_fired(struct timer *t)
 		wake_waiter(w, NULL);
 }
 
-/* intr_fire's hook of an interruptible wait: dequeues w, or makes it
- * return before it queues.  A waiter a requeue moved for good (a
- * condvar's, onto its mutex) was woken in effect, and waits on. */
-static void waiter_intr(struct g *gp, struct intrhook *h)
+/* Ends an interruptible wait with W_INTR: dequeues w, or makes it return
+ * before it queues; returns whether it did (list: as wake_waiter).  A
+ * waiter a requeue moved for good (a condvar's, onto its mutex) was woken
+ * in effect, and waits on. */
+static bool waiter_end(struct waiter *w, struct g **list)
 {
-	struct waiter *w = h->arg;
-	(void)gp;
 	struct semroot *r = lock_waiter_root(w);
 	bool wake = w->state == W_WAITING && !w->untimed;
+	bool ended = wake || w->state == W_INIT;
 	if (wake)
 		dequeue(r, w);
-	if (wake || w->state == W_INIT)
+	if (ended)
 		w->state = W_INTR;
 	unlock(&r->lock);
 	if (wake)
-		wake_waiter(w, NULL);
+		wake_waiter(w, list);
+	return ended;
+}
+
+/* intr_fire's hook. */
+static void waiter_intr(struct g *gp, struct intrhook *h)
+{
+	(void)gp;
+	waiter_end(h->arg, NULL);
+}
+
+/* A signal's end of a semaphore wait (sigintr.c). */
+static bool waiter_sigend(struct sigwait *sw, struct g **list)
+{
+	return waiter_end(container_of(sw, struct waiter, sw), list);
 }
 
 struct park_unlock {
@@ -253,10 +268,19 @@ static int wait_common(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 			intr_end(w.g);
 		return atomic_load(addr) == val ? -ETIMEDOUT : -EAGAIN;
 	}
+	/* A semaphore's wait is one a signal handler ends, as the kernel's
+	 * futex wait of glibc's: always when timed, else without SA_RESTART. */
+	bool sig = intr && reason == WAIT_SEMAPHORE;
+	if (sig) {
+		w.sw = (struct sigwait){ .g = w.g, .restarts = deadline < 0, .end = waiter_sigend };
+		sigwait_add(&w.sw);
+	}
 	lock(&r->lock);
 	if (atomic_load(addr) != val || w.state == W_INTR) {
 		int st = w.state;
 		unlock(&r->lock);
+		if (sig)
+			sigwait_remove(&w.sw);
 		if (intr)
 			intr_end(w.g);
 		return st == W_INTR ? -EINTR : -EAGAIN;
@@ -299,6 +323,8 @@ static int wait_common(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 	}
 	if (reason == WAIT_SEMAPHORE)
 		atomic_fetch_sub(&nsemwaiters, 1);
+	if (sig)
+		sigwait_remove(&w.sw);
 	if (intr)
 		intr_end(w.g);
 	/* The state is final once the waiter was woken, and ordered before

@@ -217,6 +217,11 @@ tests_programs_sigwait_SOURCES = tests/programs/sigwait.c
 tests_programs_sigwait_CFLAGS = $(tests_programs_cflags)
 tests_programs_sigwait_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/sem_signal
+tests_programs_sem_signal_SOURCES = tests/programs/sem_signal.c
+tests_programs_sem_signal_CFLAGS = $(tests_programs_cflags)
+tests_programs_sem_signal_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/io_eintr
 tests_programs_io_eintr_SOURCES = tests/programs/io_eintr.c
 tests_programs_io_eintr_CFLAGS = $(tests_programs_cflags)
@@ -268,6 +273,7 @@ tests_programs_ptests = \
 	tests/programs/self_equal.ptest \
 	tests/programs/sigwait.ptest \
 	tests/programs/sem.ptest \
+	tests/programs/sem_signal.ptest \
 	tests/programs/sleep_semantics.ptest \
 	tests/programs/sleepers.ptest \
 	tests/programs/stack_exhaustion.ptest \
