@@ -14,12 +14,12 @@
 #include "shim.h"
 
 /* The calling G when its call may wait on netpoll or hand its P off: NULL
- * for foreign threads and g0, and inside a call that has handed the P off
+ * for foreign threads and g0, in a signal handler, and inside a call that has handed the P off
  * already (getaddrinfo's NSS modules calling the exported read), where
  * the call is simply made. */
 static inline struct g *io_g(void)
 {
-	struct g *gp = shim_g();
+	struct g *gp = shim_g_waits();
 	return gp && gp->m->p ? gp : NULL;
 }
 

@@ -26,17 +26,31 @@ static inline struct g *shim_g(void)
 	return getg_user();
 }
 
-/* Program signal handlers running on this thread (signal.c's trampoline
- * counts them in the running G's TLS, or its M's when no G runs).  What
- * a handler calls may have stopped the thread anywhere in goshim, a
- * runtime lock held or a run queue half changed: it must not wait for
- * either.  A handler left by longjmp leaves the count raised, which only
- * makes its G's later calls take the handler's slower, safe path. */
-extern __thread unsigned shim_sigdepth __attribute__((tls_model("initial-exec")));
+/* The program's signal handlers running on this thread: signal.c's
+ * trampoline records the stack address of its frame for each, innermost
+ * last, in the running G's TLS (its M's when no G runs). */
+#define SHIM_SIGFRAMES 8
+struct shim_sigframes {
+	unsigned depth;
+	uintptr_t frame[SHIM_SIGFRAMES];
+};
+extern __thread struct shim_sigframes shim_sigframes __attribute__((tls_model("initial-exec")));
+bool shim_in_handler_slow(void);
 
+/* A program's signal handler runs on this thread.  It may have stopped
+ * the thread anywhere in goshim, a runtime lock held or a run queue half
+ * changed: what it calls must wait for neither (its blocking calls block
+ * the kernel thread, as natively). */
 static inline bool shim_in_handler(void)
 {
-	return unlikely(shim_sigdepth != 0);
+	return unlikely(shim_sigframes.depth != 0) && shim_in_handler_slow();
+}
+
+/* The calling G when it may park: shim_g's, but none in a handler. */
+static inline struct g *shim_g_waits(void)
+{
+	struct g *gp = shim_g();
+	return gp && !shim_in_handler() ? gp : NULL;
 }
 
 /* Monotonic deadline for a relative time from now (clamped far ahead). */

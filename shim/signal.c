@@ -62,21 +62,52 @@ static bool process_directed(int sig, const siginfo_t *si)
 	}
 }
 
-__thread unsigned shim_sigdepth __attribute__((tls_model("initial-exec")));
+__thread struct shim_sigframes shim_sigframes __attribute__((tls_model("initial-exec")));
+
+/* How far below its trampoline's frame a handler may run: a frame above
+ * it, or further off (another stack), is a handler left by longjmp. */
+#define HANDLER_REACH (1ul << 20)
+
+static bool frame_left(uintptr_t frame, uintptr_t sp)
+{
+	return sp > frame || frame - sp > HANDLER_REACH;
+}
+
+/* Forgets the handlers a longjmp (siglongjmp, a C++ throw) left: their
+ * frames are gone from below sp. */
+static void forget_left(struct shim_sigframes *f, uintptr_t sp)
+{
+	while (f->depth > 0 && f->depth <= SHIM_SIGFRAMES &&
+	       frame_left(f->frame[f->depth - 1], sp))
+		f->depth--;
+}
+
+bool shim_in_handler_slow(void)
+{
+	struct shim_sigframes *f = &shim_sigframes;
+	forget_left(f, (uintptr_t)__builtin_frame_address(0));
+	return f->depth != 0;
+}
 
 static void trampoline(int sig, siginfo_t *si, void *uc)
 {
 	void *fn = atomic_load_explicit(&handlers[sig].fn, memory_order_acquire);
-	/* The compiler keeps the count in memory across the calls: a
-	 * handler's sem_post reads it. */
-	shim_sigdepth++;
+	struct shim_sigframes *f = &shim_sigframes;
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	forget_left(f, here);
+	unsigned depth = f->depth;
+	if (depth < SHIM_SIGFRAMES)
+		f->frame[depth] = here;
+	/* In memory before the handler runs, whatever the compiler knows
+	 * of the calls: the handler's own calls read it. */
+	f->depth = depth + 1;
 	atomic_signal_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&handlers[sig].siginfo, memory_order_relaxed))
 		((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
 	else
 		((void (*)(int))fn)(sig);
 	atomic_signal_fence(memory_order_seq_cst);
-	shim_sigdepth--;
+	f->depth = depth;
 	if (!process_directed(sig, si))
 		return;
 	struct ksigaction now;

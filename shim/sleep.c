@@ -32,7 +32,7 @@ static void yield_g(struct g *gp)
 
 SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-	struct g *gp = shim_g();
+	struct g *gp = shim_g_waits();
 	if (!gp)
 		return real.nanosleep(req, rem);
 	if (req->tv_sec < 0 || !shim_timespec_valid(req)) {
@@ -57,7 +57,7 @@ static bool timer_clock(clockid_t clock)
 SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req,
 				struct timespec *rem)
 {
-	struct g *gp = shim_g();
+	struct g *gp = shim_g_waits();
 	if (clock == CLOCK_THREAD_CPUTIME_ID)
 		return EINVAL;
 	if (!gp || !timer_clock(clock))
@@ -71,7 +71,7 @@ SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespe
 
 SHIM_EXPORT int usleep(useconds_t usec)
 {
-	struct g *gp = shim_g();
+	struct g *gp = shim_g_waits();
 	if (!gp)
 		return real.usleep(usec);
 	struct timespec ts = { usec / 1000000, (long)(usec % 1000000) * 1000 };
@@ -84,7 +84,7 @@ SHIM_EXPORT int usleep(useconds_t usec)
 
 SHIM_EXPORT unsigned int sleep(unsigned int seconds)
 {
-	struct g *gp = shim_g();
+	struct g *gp = shim_g_waits();
 	if (!gp)
 		return real.sleep(seconds);
 	struct timespec ts = { seconds, 0 };
@@ -98,7 +98,7 @@ SHIM_EXPORT unsigned int sleep(unsigned int seconds)
 
 SHIM_EXPORT int sched_yield(void)
 {
-	struct g *gp = shim_g();
+	struct g *gp = shim_g_waits();
 	if (!gp)
 		return real.sched_yield();
 	yield_g(gp);

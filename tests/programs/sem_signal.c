@@ -9,7 +9,9 @@
  * - sem_post is async-signal-safe: 2,000 posts from the handler of a
  *   200 us interval timer, each taken by main's sem_wait, while four
  *   threads pass a turn around through a mutex and a condition variable,
- *   with SA_RESTART and without (then main retries on EINTR).
+ *   with SA_RESTART and without (then main retries on EINTR).  Every
+ *   eighth time the handler also sleeps 1 ms in poll, async-signal-safe
+ *   as well, wherever the signal stopped the thread.
  *
  * main blocks SIGUSR1 before it creates the waiting thread, which
  * unblocks it: natively that thread is the only one the kernel can
@@ -17,6 +19,7 @@
  * thread is back; a signal that comes before the thread waits only runs
  * the handler, as natively, and the next one finds it waiting. */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -33,11 +36,11 @@ static atomic_int post_in_handler;
 
 static void on_signal(int sig)
 {
-    (void)sig;
     int e = errno;
     if (atomic_load(&post_in_handler))
         CHECK(sem_post(&sem) == 0);
-    atomic_fetch_add(&handled, 1);
+    if (atomic_fetch_add(&handled, 1) % 8 == 7 && sig == SIGALRM)
+        CHECK(poll(NULL, 0, 1) == 0);
     errno = e;
 }
 
@@ -192,6 +195,7 @@ static void run_handler_posts(int flags)
 {
     CHECK(sem_init(&sem, 0, 0) == 0);
     install(SIGALRM, flags);
+    atomic_store(&handled, 0);
     atomic_store(&post_in_handler, 1);
     stop = false;
     pthread_t t[PASSERS];
