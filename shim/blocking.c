@@ -189,13 +189,24 @@ SHIM_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *ho
 
 /* ---------------------------------------------------------------- signals */
 
+/* The signals pthread_kill left the calling G, raised in the kernel
+ * thread about to wait for signals, where the wait finds them pending
+ * (sigintr_sigwait).  Made in the hand-off, before the call. */
+static int raise_pending(void)
+{
+	struct g *gp = getg_user();
+	if (gp)
+		sigintr_sigwait(gp);
+	return 0;
+}
+
 /* glibc's sigwait retries sigtimedwait on EINTR itself, where a
  * cancellation request could not end it: the retries are made here. */
 SHIM_EXPORT int sigwait(const sigset_t *set, int *sig)
 {
 	int errno_ = errno, r;
 	do
-		r = HANDOFF_CANCEL(true, real.sigtimedwait(set, NULL, NULL));
+		r = HANDOFF_CANCEL(true, (raise_pending(), real.sigtimedwait(set, NULL, NULL)));
 	while (r < 0 && errno == EINTR);
 	int err = r < 0 ? errno : 0;
 	errno = errno_;
@@ -207,17 +218,17 @@ SHIM_EXPORT int sigwait(const sigset_t *set, int *sig)
 
 SHIM_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
-	return HANDOFF_CANCEL(true, real.sigwaitinfo(set, info));
+	return HANDOFF_CANCEL(true, (raise_pending(), real.sigwaitinfo(set, info)));
 }
 
 SHIM_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
-	return HANDOFF_CANCEL(true, real.sigtimedwait(set, info, ts));
+	return HANDOFF_CANCEL(true, (raise_pending(), real.sigtimedwait(set, info, ts)));
 }
 
 SHIM_EXPORT int sigsuspend(const sigset_t *mask)
 {
-	return HANDOFF_CANCEL(true, real.sigsuspend(mask));
+	return HANDOFF_CANCEL(true, (raise_pending(), real.sigsuspend(mask)));
 }
 
 /* pause ends when a handler runs, whichever kernel thread the signal went

@@ -31,15 +31,6 @@ static struct {
 	_Atomic bool siginfo;  /* the program asked for SA_SIGINFO */
 } handlers[NSIG];
 
-/* The kernel's own action structure, for the flags of the action in
- * force now (siginterrupt changes them through glibc's internal call). */
-struct ksigaction {
-	void *handler;
-	unsigned long flags;
-	void *restorer;
-	uint64_t mask;
-};
-
 static bool process_directed(int sig, const siginfo_t *si)
 {
 	/* CPU-time timers fire in the thread that uses the CPU, not in a
@@ -232,8 +223,11 @@ static int set_mask(int (*call)(int, const sigset_t *, sigset_t *), int how,
 	}
 	if (r != 0)
 		return r;
-	if (set)
+	if (set) {
 		atomic_store_explicit(&gp->sigmask, *(uint64_t *)&now, memory_order_relaxed);
+		/* What pthread_kill left it and it no longer blocks. */
+		sigintr_check(gp);
+	}
 	if (old) {
 		*old = prev;
 		*(uint64_t *)old = mine;

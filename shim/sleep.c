@@ -28,6 +28,7 @@ static void yield_g(struct g *gp)
 {
 	if (sched_has_work(gp->m->p))
 		gosched();
+	sigintr_check(gp);  /* what pthread_kill sent it meanwhile */
 }
 
 SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)

@@ -263,27 +263,39 @@ SHIM_EXPORT int pthread_getaffinity_np(pthread_t th, size_t size, cpu_set_t *set
 	return 0;
 }
 
-/* ------------------------------------------------------- not yet per G */
+/* ------------------------------------------------------- signals */
 
-/* Signals to threads arrive in a later step: until then a call that would
- * act on a G fails with ENOSYS and says so once, rather than letting glibc
- * dereference a pthread_t that is not its own. */
-static int unsupported(const char *what, _Atomic bool *warned)
-{
-	if (!atomic_exchange(warned, true))
-		rt_printf("goshim: %s on a goshim thread is not supported yet (ENOSYS)\n", what);
-	return ENOSYS;
-}
-
+/* A signal for one thread: raised at once in the caller's own kernel
+ * thread when it is the target, else left to the target G, which raises
+ * it in its own (sigintr.c).  Async-signal-safe, as POSIX has it. */
 SHIM_EXPORT int pthread_kill(pthread_t th, int sig)
 {
 	THREAD_OR_RETURN(gp, th, real.pthread_kill(th, sig));
 	if (sig < 0 || sig >= NSIG)
 		return EINVAL;
+	/* glibc's own signals (SIGCANCEL, SIGSETXID) are not the program's
+	 * to send. */
+	if (sig == 32 || sig == 33)
+		return EINVAL;
 	if (sig == 0)
 		return 0;
-	static _Atomic bool warned;
-	return unsupported("pthread_kill", &warned);
+	if (gp == getg_user()) {
+		atomic_fetch_or(&gp->sigpend, sigbit(sig));
+		sigintr_raise(gp, true);
+		return 0;
+	}
+	sigintr_kill(gp, sig, shim_in_handler());
+	return 0;
+}
+
+/* Signals to threads with a value arrive in a later step: until then a
+ * call that would act on another G fails with ENOSYS and says so once,
+ * rather than letting glibc dereference a pthread_t that is not its own. */
+static int unsupported(const char *what, _Atomic bool *warned)
+{
+	if (!atomic_exchange(warned, true))
+		rt_printf("goshim: %s on a goshim thread is not supported yet (ENOSYS)\n", what);
+	return ENOSYS;
 }
 
 SHIM_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value)

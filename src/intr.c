@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <ucontext.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -133,6 +134,43 @@ void intr_rekick(void)
 	}
 }
 
+void intr_kick_sig(struct g *gp)
+{
+	struct m *mp = __atomic_load_n(&gp->m, __ATOMIC_ACQUIRE);
+	if (mp && __atomic_load_n(&mp->curg, __ATOMIC_RELAXED) == gp)
+		kick(mp, gp);
+}
+
+/* The kick of a G with signals to raise that runs the program's code:
+ * raised here, they come once this handler returns.  A G in a hand-off's
+ * system call (which this handler, with SA_RESTART, made to restart)
+ * gets EINTR from it when a handler it does not block runs without
+ * SA_RESTART, as the kernel's would have ended it. */
+static void sig_kicked(struct g *gp, ucontext_t *uc)
+{
+	uint64_t due = atomic_load(&gp->sigpend) & ~atomic_load(&gp->sigmask);
+	bool eintr = false;
+	for (uint64_t d = due; d; d &= d - 1) {
+		struct ksigaction act;
+		int sig = __builtin_ctzll(d) + 1;
+		if (rt_syscall4(SYS_rt_sigaction, sig, NULL, &act, 8) == 0 &&
+		    act.handler != (void *)SIG_DFL && act.handler != (void *)SIG_IGN &&
+		    !(act.flags & SA_RESTART))
+			eintr = true;
+	}
+	/* In sigwait, those it blocks are for the call. */
+	sigintr_raise(gp, atomic_load(&gp->sigwaiting));
+	/* The mask the handler's return restores is the G's too. */
+	uint64_t mask = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
+	memcpy(&uc->uc_sigmask, &mask, sizeof mask);
+	greg_t *r = uc->uc_mcontext.gregs;
+	const unsigned char *ip = (const unsigned char *)r[REG_RIP];
+	if (eintr && atomic_load(&gp->status) == G_SYSCALL && ip[0] == 0x0f && ip[1] == 0x05) {
+		r[REG_RAX] = -EINTR;
+		r[REG_RIP] += 2;
+	}
+}
+
 /* The handler is installed with SA_RESTART, so that a signal meant for
  * a G that has left its M meanwhile restarts whatever system call of
  * another G it lands in.  For the G it is meant for (mp->cancelkick) it
@@ -152,10 +190,13 @@ static void sigcancel_handler(int sig, siginfo_t *si, void *ucv)
 			glibc(sig, si, ucv);
 		return;
 	}
-	if (!g_cancel_due(gp) || atomic_load(&gp->m->cancelkick) != gp)
-		return;
 	greg_t *r = uc->uc_mcontext.gregs;
 	const unsigned char *ip = (const unsigned char *)r[REG_RIP];
+	if (unlikely(atomic_load_explicit(&gp->sigpend, memory_order_relaxed)) &&
+	    !goshim_text((uintptr_t)ip))
+		sig_kicked(gp, uc);
+	if (!g_cancel_due(gp) || atomic_load(&gp->m->cancelkick) != gp)
+		return;
 	if (goshim_text((uintptr_t)ip))
 		return;
 	if (gp->cancel_type == PTHREAD_CANCEL_ASYNCHRONOUS) {
@@ -168,14 +209,6 @@ static void sigcancel_handler(int sig, siginfo_t *si, void *ucv)
 		r[REG_RIP] += 2;
 	}
 }
-
-/* The kernel's sigaction structure. */
-struct ksigaction {
-	void *handler;
-	unsigned long flags;
-	void *restorer;
-	uint64_t mask;
-};
 
 void intr_init(void)
 {

@@ -347,9 +347,9 @@ static void pw_intr(struct g *gp, struct intrhook *h)
 }
 
 /* A signal's end of the wait (sigintr.c). */
-static bool pw_sigend(struct sigwait *sw, struct g **list)
+static bool pw_sigend(struct sigwait *sw, struct g **list, bool spurious)
 {
-	return pw_fire(container_of(sw, struct pollwait, sw), PW_INTR, list);
+	return pw_fire(container_of(sw, struct pollwait, sw), spurious ? PW_READY : PW_INTR, list);
 }
 
 int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason reason)
@@ -393,6 +393,9 @@ int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reas
 	if (!sleep)
 		atomic_fetch_sub(&nwaiters, 1);
 	sigwait_remove(&w.sw);
+	/* Signals sent to the G while it waited: their handlers run before
+	 * its call goes on or fails, as the kernel's would. */
+	sigintr_check(gp);
 	if (err)
 		return err;
 	switch (atomic_load(&w.state)) {

@@ -300,6 +300,12 @@ struct g {
 	/* The signals it blocks (bit sig-1), as the program set them for it;
 	 * written by its owner, read by sigintr_post's victim choice. */
 	_Atomic uint64_t sigmask;
+	/* Signals pthread_kill sent it, not raised yet: any thread sets
+	 * them, the G raises them on its own kernel thread (sigintr.c). */
+	_Atomic uint64_t sigpend;
+	/* In a system call that waits for signals (sigwait, sigsuspend):
+	 * those it blocks are for the call.  Owner; cleared by exitsyscall. */
+	_Atomic bool sigwaiting;
 
 	struct unwind_buf *cleanup;     /* innermost C cleanup buffer; owner */
 	struct _Unwind_Exception unwind_exc; /* pthread_exit's forced unwind */
@@ -523,6 +529,13 @@ static inline uint64_t sigbit(int sig)
 {
 	return 1ull << (sig - 1);
 }
+/* The kernel's sigaction structure (rt_sigaction). */
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
 /* Ends the calling G with retval; runs TSD destructors first. */
 void goexit(void *retval) __attribute__((noreturn));
 /* Unwinds the calling G's stack down to buf (NULL: to the end), then
@@ -754,7 +767,9 @@ struct g *netpoll_deliver(void);
 struct sigwait {
 	struct g *g;
 	bool restarts;  /* SA_RESTART restarts the call: no victim then */
-	bool (*end)(struct sigwait *sw, struct g **list);
+	/* spurious: the wait ends as a spurious wake-up, its call goes on
+	 * (a restarting handler of a signal sent to the G runs meanwhile). */
+	bool (*end)(struct sigwait *sw, struct g **list, bool spurious);
 	struct sigwait *next, **pprev;  /* sigintr.c's list */
 };
 /* Around the wait: on the list while the G waits. */
@@ -769,6 +784,30 @@ void sigwait_remove(struct sigwait *sw);
  * signal-safe: the poller delivers it (sigintr_deliver). */
 void sigintr_post(int sig, bool restart);
 void sigintr_deliver(struct g **list);
+/* pthread_kill of gp (not the caller) with sig, 0 < sig < NSIG: pending
+ * in gp until gp raises it on its own kernel thread, which a wait on the
+ * list ends for (EINTR as the kernel's, or a spurious wake-up when the
+ * handler restarts the call) and a kick of its M does while it runs.
+ * from_handler: the caller is a signal handler (async-signal-safe, the
+ * poller ends the wait). */
+void sigintr_kill(struct g *gp, int sig, bool from_handler);
+/* Raises gp's pending signals that it does not block (blocked_too: all
+ * of them, those pending in the kernel thread then) on its kernel
+ * thread: their handlers run before it returns.  gp is the caller. */
+void sigintr_raise(struct g *gp, bool blocked_too);
+/* The caller, in its system call's hand-off, is about to wait for
+ * signals: all it has pending are raised for the call, and those
+ * pthread_kill sends it until exitsyscall are raised by a kick. */
+void sigintr_sigwait(struct g *gp);
+static inline void sigintr_check(struct g *gp)
+{
+	if (unlikely(atomic_load_explicit(&gp->sigpend, memory_order_relaxed)))
+		sigintr_raise(gp, false);
+}
+/* intr.c's kick of gp's M, if gp runs now: its handler raises them. */
+void intr_kick_sig(struct g *gp);
+/* sysmon: kicks the Ms whose G has signals to raise. */
+void sigintr_rekick(void);
 
 /* ---------------------------------------------------------------- fork */
 

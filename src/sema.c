@@ -190,11 +190,11 @@ static void timeout_fired(struct timer *t)
 		wake_waiter(w, NULL);
 }
 
-/* Ends an interruptible wait with W_INTR: dequeues w, or makes it return
- * before it queues; returns whether it did (list: as wake_waiter).  A
- * waiter a requeue moved for good (a condvar's, onto its mutex) was woken
- * in effect, and waits on. */
-static bool waiter_end(struct waiter *w, struct g **list)
+/* Ends an interruptible wait with why (W_INTR, or W_WOKEN for a spurious
+ * wake-up): dequeues w, or makes it return before it queues; returns
+ * whether it did (list: as wake_waiter).  A waiter a requeue moved for
+ * good (a condvar's, onto its mutex) was woken in effect, and waits on. */
+static bool waiter_end(struct waiter *w, struct g **list, int why)
 {
 	struct semroot *r = lock_waiter_root(w);
 	bool wake = w->state == W_WAITING && !w->untimed;
@@ -202,7 +202,7 @@ static bool waiter_end(struct waiter *w, struct g **list)
 	if (wake)
 		dequeue(r, w);
 	if (ended)
-		w->state = W_INTR;
+		w->state = why;
 	unlock(&r->lock);
 	if (wake)
 		wake_waiter(w, list);
@@ -213,13 +213,13 @@ static bool waiter_end(struct waiter *w, struct g **list)
 static void waiter_intr(struct g *gp, struct intrhook *h)
 {
 	(void)gp;
-	waiter_end(h->arg, NULL);
+	waiter_end(h->arg, NULL, W_INTR);
 }
 
 /* A signal's end of a semaphore wait (sigintr.c). */
-static bool waiter_sigend(struct sigwait *sw, struct g **list)
+static bool waiter_sigend(struct sigwait *sw, struct g **list, bool spurious)
 {
-	return waiter_end(container_of(sw, struct waiter, sw), list);
+	return waiter_end(container_of(sw, struct waiter, sw), list, spurious ? W_WOKEN : W_INTR);
 }
 
 struct park_unlock {
@@ -276,14 +276,16 @@ static int wait_common(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 		sigwait_add(&w.sw);
 	}
 	lock(&r->lock);
-	if (atomic_load(addr) != val || w.state == W_INTR) {
+	if (atomic_load(addr) != val || w.state != W_INIT) {
 		int st = w.state;
 		unlock(&r->lock);
 		if (sig)
 			sigwait_remove(&w.sw);
 		if (intr)
 			intr_end(w.g);
-		return st == W_INTR ? -EINTR : -EAGAIN;
+		if (w.g)
+			sigintr_check(w.g);
+		return st == W_INTR ? -EINTR : st == W_WOKEN ? 0 : -EAGAIN;
 	}
 	w.state = W_WAITING;
 	enqueue(r, &w);
@@ -327,6 +329,10 @@ static int wait_common(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 		sigwait_remove(&w.sw);
 	if (intr)
 		intr_end(w.g);
+	/* Signals sent to the G while it waited: their handlers run before
+	 * its call goes on or fails, as the kernel's would. */
+	if (w.g)
+		sigintr_check(w.g);
 	/* The state is final once the waiter was woken, and ordered before
 	 * this read by the wake-up itself (ready's run queue release/acquire,
 	 * or the kernel word); so is the address a requeue moved it to. */

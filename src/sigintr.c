@@ -1,9 +1,9 @@
 /*
- * sigintr.c — the waits a signal handler ends: the kernel interrupts the
- * system call of the thread it delivers a signal to, and a G that waits
- * in goshim is in no system call, so the trampoline of the program's
- * handlers (shim/signal.c) asks here for the wait the kernel would have
- * interrupted to end with EINTR.
+ * sigintr.c — the waits a signal handler ends, and the signals sent to
+ * one G: the kernel interrupts the system call of the thread it delivers
+ * a signal to, and a G that waits in goshim is in no system call, so the
+ * trampoline of the program's handlers (shim/signal.c) asks here for the
+ * wait the kernel would have interrupted to end with EINTR.
  *
  * Every G's wait that a signal may end (netpoll's, which include sleeps,
  * and semaphores') is on one list, oldest first, with how it ends.  The
@@ -12,9 +12,21 @@
  * and ends its wait under the list's lock, so the wait, whose record is on
  * its G's stack, cannot leave the list meanwhile.
  *
+ * A signal pthread_kill sends a G waits in the G (gp->sigpend) until the
+ * G raises it on its own kernel thread (sigintr_raise), where the kernel
+ * runs the handler at once: the G's wait on the list ends for it (with
+ * EINTR as the kernel's call would, or spuriously when the handler
+ * restarts the call: the call waits again after it), a G that runs is
+ * kicked (intr.c: its M's SIGCANCEL handler raises them), and a G that
+ * returns from a system call or unblocks them raises them then.
+ *
  * Lock order: sigwaits first (lockrank.h); a wait's end function may take
  * its own queue's lock, and pushes the G it ends on the caller's list.
  */
+#include <errno.h>
+#include <string.h>
+#include <sys/syscall.h>
+
 #include "lockrank.h"
 #include "runtime.h"
 
@@ -67,18 +79,56 @@ static void interrupt_one(int sig, bool restart, struct g **list)
 			continue;
 		if (g_is_main(sw->g)) {
 			if (main_takes)
-				sw->end(sw, list);
+				sw->end(sw, list, false);
 			return;
 		}
 		/* A wait that has ended meanwhile was no longer blocked. */
-		if (!main_takes && sw->end(sw, list))
+		if (!main_takes && sw->end(sw, list, false))
 			return;
 	}
+}
+
+/* Signals were sent to Gs from handlers, or Gs that run have signals to
+ * raise: delivery and sysmon look for them. */
+static _Atomic bool kills_deferred, kicks_wanted;
+
+/* The signals gp has to raise now: those it does not block. */
+static uint64_t due(struct g *gp)
+{
+	return atomic_load_explicit(&gp->sigpend, memory_order_relaxed) &
+	       ~atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
+}
+
+/* Ends sw's wait for the signals its G has to raise: EINTR, unless each
+ * of their handlers restarts a call the kernel restarts.  sigwaitslock
+ * held. */
+static bool end_for_kill(struct sigwait *sw, struct g **list)
+{
+	bool spurious = sw->restarts;
+	for (uint64_t d = due(sw->g); d; d &= d - 1) {
+		struct ksigaction act;
+		int sig = __builtin_ctzll(d) + 1;
+		if (rt_syscall4(SYS_rt_sigaction, sig, NULL, &act, 8) == 0 &&
+		    !(act.flags & SA_RESTART))
+			spurious = false;
+	}
+	return sw->end(sw, list, spurious);
+}
+
+/* The waits of Gs with signals to raise end; the others are kicked. */
+static void kills_deliver(struct g **list)
+{
+	for (struct sigwait *sw = sigwaits; sw; sw = sw->next)
+		if (due(sw->g))
+			end_for_kill(sw, list);
 }
 
 void sigintr_deliver(struct g **list)
 {
 	lock(&sigwaitslock);
+	if (atomic_load_explicit(&kills_deferred, memory_order_relaxed) &&
+	    atomic_exchange(&kills_deferred, false))
+		kills_deliver(list);
 	for (int r = 0; r < 2; r++) {
 		for (int sig = 1; sig <= 64; sig++) {
 			if (!atomic_load_explicit(&intr_count[r][sig], memory_order_relaxed))
@@ -90,6 +140,89 @@ void sigintr_deliver(struct g **list)
 		}
 	}
 	unlock(&sigwaitslock);
+}
+
+void sigintr_kill(struct g *gp, int sig, bool from_handler)
+{
+	struct ksigaction act;
+	if (rt_syscall4(SYS_rt_sigaction, sig, NULL, &act, 8) == 0 &&
+	    act.handler == (void *)SIG_IGN)
+		return; /* discarded at once, as the kernel does */
+	atomic_fetch_or(&gp->sigpend, sigbit(sig));
+	/* A signal it blocks ends no wait, and waits in the G until it
+	 * unblocks it, or until it waits for signals in a system call
+	 * (sigwait), which its kick then raises it for. */
+	if (atomic_load(&gp->sigmask) & sigbit(sig)) {
+		if (!from_handler && atomic_load(&gp->sigwaiting))
+			intr_kick_sig(gp);
+		return;
+	}
+	atomic_store(&kicks_wanted, true);
+	if (from_handler) {
+		/* No lock here: the poller ends its wait. */
+		atomic_store(&kills_deferred, true);
+		netpoll_defer();
+		return;
+	}
+	struct g *list = NULL;
+	bool waits = false;
+	lock(&sigwaitslock);
+	for (struct sigwait *sw = sigwaits; sw && !waits; sw = sw->next)
+		if (sw->g == gp)
+			waits = end_for_kill(sw, &list);
+	unlock(&sigwaitslock);
+	while (list) {
+		struct g *next = list->schedlink;
+		ready(list);
+		list = next;
+	}
+	if (!waits)
+		intr_kick_sig(gp);
+}
+
+void sigintr_rekick(void)
+{
+	if (!atomic_load_explicit(&kicks_wanted, memory_order_relaxed))
+		return;
+	atomic_store(&kicks_wanted, false);
+	/* An M's G is read racily: Gs are never freed, and the kick's
+	 * handler looks again. */
+	for (struct m *mp = atomic_load(&allm); mp; mp = mp->alllink) {
+		struct g *gp = __atomic_load_n(&mp->curg, __ATOMIC_RELAXED);
+		if (gp && due(gp)) {
+			atomic_store(&kicks_wanted, true);
+			intr_kick_sig(gp);
+		}
+	}
+}
+
+void sigintr_sigwait(struct g *gp)
+{
+	/* Sequentially consistent with sigintr_kill's: either the kill
+	 * sees the flag and kicks, or the raise sees the signal. */
+	atomic_store(&gp->sigwaiting, true);
+	sigintr_raise(gp, true);
+}
+
+void sigintr_raise(struct g *gp, bool blocked_too)
+{
+	uint64_t mask = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
+	uint64_t due = atomic_load(&gp->sigpend) & (blocked_too ? ~0ull : ~mask);
+	if (!due)
+		return;
+	int e = errno;
+	/* The kernel thread blocks what the G blocks (it may come from
+	 * another G's): the raised signal is for this G alone, and one it
+	 * blocks stays pending here, as in the thread it was sent to. */
+	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	long pid = rt_syscall0(SYS_getpid);
+	for (; due; due &= due - 1) {
+		int sig = __builtin_ctzll(due) + 1;
+		/* The handler may park the G: its M is read each time. */
+		if (atomic_fetch_and(&gp->sigpend, ~sigbit(sig)) & sigbit(sig))
+			rt_syscall3(SYS_tgkill, pid, gp->m->tid, sig);
+	}
+	errno = e;
 }
 
 void sigintr_fork_child(void)

@@ -5,9 +5,10 @@
  * (syscall.c), lends a spare P for an M blocked where goshim cannot see
  * (blocked.c), polls the network when nobody has for 10 ms, prints
  * GODEBUG=schedtrace lines, starts an M when a timer is overdue and a P is
- * idle (a timer whose P is busy in a long-running G), and returns
- * long-unused cached stacks to the OS, and repeats the signals that end
- * cancelled Gs' system calls (intr.c).  Preemption and deadlock detection
+ * idle (a timer whose P is busy in a long-running G), returns long-unused
+ * cached stacks to the OS, repeats the signals that end cancelled Gs'
+ * system calls (intr.c), and kicks the Ms of Gs that have signals from
+ * pthread_kill to raise (sigintr.c).  Preemption and deadlock detection
  * join it in later steps.
  */
 #include <errno.h>
@@ -92,6 +93,7 @@ static void *sysmon(void *arg)
 		if (lend_spares(now, blocked) > 0)
 			worked = true;
 		intr_rekick();
+		sigintr_rekick();
 		if (timers_overdue(now) && atomic_load(&sched.npidle) > 0) {
 			wake_p();
 			worked = true;

@@ -217,6 +217,11 @@ tests_programs_sigwait_SOURCES = tests/programs/sigwait.c
 tests_programs_sigwait_CFLAGS = $(tests_programs_cflags)
 tests_programs_sigwait_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/pthread_kill
+tests_programs_pthread_kill_SOURCES = tests/programs/pthread_kill.c
+tests_programs_pthread_kill_CFLAGS = $(tests_programs_cflags)
+tests_programs_pthread_kill_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/sem_signal
 tests_programs_sem_signal_SOURCES = tests/programs/sem_signal.c
 tests_programs_sem_signal_CFLAGS = $(tests_programs_cflags)
@@ -269,6 +274,7 @@ tests_programs_ptests = \
 	tests/programs/prodcons.ptest \
 	tests/programs/pshared.ptest \
 	tests/programs/pshared_handoff.ptest \
+	tests/programs/pthread_kill.ptest \
 	tests/programs/robust.ptest \
 	tests/programs/self_equal.ptest \
 	tests/programs/sigwait.ptest \

@@ -1,0 +1,251 @@
+/* pthread_kill, with the results glibc 2.36 gives natively: the handler
+ * runs in the thread the signal was sent to (pthread_self there is the
+ * target), and ends its blocking call as the kernel would.
+ * - To itself: the handler has run when pthread_kill returns.
+ * - A thread blocked in read of an empty pipe or in sem_wait: EINTR when
+ *   the handler was installed without SA_RESTART; with it the call goes
+ *   on waiting (and ends with the write or post that follows).
+ * - A thread that runs (yielding in a loop until its handler sets a
+ *   flag): the handler comes.
+ * - A thread waiting for the signal in sigwait (blocking it): sigwait
+ *   returns it, and no handler runs.
+ * - A thread that blocks the signal: no handler until it unblocks it,
+ *   then the handler has run when pthread_sigmask returns.
+ * - An ignored signal is discarded; signal 0 checks the thread only;
+ *   EINVAL for -1, NSIG and glibc's internal signals 32 and 33. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdbool.h>
+
+#include "check.h"
+
+#define TRY_MS 5000
+
+static atomic_int handled;
+static _Atomic pthread_t handled_in;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    atomic_store(&handled_in, pthread_self());
+    atomic_fetch_add(&handled, 1);
+}
+
+static void install(int flags)
+{
+    struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = flags };
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+    atomic_store(&handled, 0);
+    atomic_store(&handled_in, (pthread_t)0);
+}
+
+static sigset_t only(int sig)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, sig);
+    return s;
+}
+
+/* ---- a blocked call ---- */
+
+enum call { READ, SEM_WAIT };
+
+static int pipefd[2];
+static sem_t sem;
+
+struct blocked {
+    enum call call;
+    atomic_int started, done;
+    long ret;
+    int err;
+};
+
+static void *blocked_call(void *arg)
+{
+    struct blocked *b = arg;
+    char c;
+    atomic_store(&b->started, 1);
+    b->ret = b->call == READ ? read(pipefd[0], &c, 1) : sem_wait(&sem);
+    b->err = errno_now();
+    atomic_store(&b->done, 1);
+    return NULL;
+}
+
+/* Sends SIGUSR1 to t every 10 ms until it is back or, with until_handled,
+ * until that many signals were handled; false if neither came in time.
+ * A signal that comes before the call blocks only runs the handler. */
+static bool kill_until(pthread_t t, struct blocked *b, int until_handled)
+{
+    int64_t deadline = now_ns() + TRY_MS * NSEC_PER_MSEC;
+    while (!atomic_load(&b->done) && now_ns() < deadline) {
+        if (until_handled && atomic_load(&handled) >= until_handled)
+            return true;
+        CHECK_RC(pthread_kill(t, SIGUSR1), 0);
+        sleep_ms(10);
+    }
+    return atomic_load(&b->done) || (until_handled && atomic_load(&handled) >= until_handled);
+}
+
+static void run_blocked(enum call call, int flags)
+{
+    CHECK(pipe(pipefd) == 0);
+    CHECK(sem_init(&sem, 0, 0) == 0);
+    install(flags);
+    struct blocked b = { .call = call };
+    pthread_t t;
+    CHECK_RC(pthread_create(&t, NULL, blocked_call, &b), 0);
+    wait_flag(&b.started, 1, TRY_MS);
+    if (!(flags & SA_RESTART)) {
+        CHECK(kill_until(t, &b, 0));
+        CHECK_RC(pthread_join(t, NULL), 0);
+        CHECK(b.ret == -1 && b.err == EINTR);
+    } else {
+        CHECK(kill_until(t, &b, 5));
+        CHECK(!atomic_load(&b.done));
+        if (call == READ)
+            CHECK(write(pipefd[1], "x", 1) == 1);
+        else
+            CHECK(sem_post(&sem) == 0);
+        CHECK_RC(pthread_join(t, NULL), 0);
+        CHECK(b.ret == (call == READ ? 1 : 0));
+    }
+    CHECK(atomic_load(&handled) >= 1);
+    CHECK(pthread_equal(atomic_load(&handled_in), t));
+    CHECK(close(pipefd[0]) == 0 && close(pipefd[1]) == 0);
+    CHECK(sem_destroy(&sem) == 0);
+}
+
+/* ---- a thread that runs ---- */
+
+static void *runner(void *arg)
+{
+    atomic_int *started = arg;
+    atomic_store(started, 1);
+    int64_t deadline = now_ns() + TRY_MS * NSEC_PER_MSEC;
+    while (atomic_load(&handled) == 0 && now_ns() < deadline)
+        sched_yield();
+    return NULL;
+}
+
+static void run_running(void)
+{
+    install(SA_RESTART);
+    atomic_int started = 0;
+    pthread_t t;
+    CHECK_RC(pthread_create(&t, NULL, runner, &started), 0);
+    wait_flag(&started, 1, TRY_MS);
+    CHECK_RC(pthread_kill(t, SIGUSR1), 0);
+    CHECK_RC(pthread_join(t, NULL), 0);
+    CHECK(atomic_load(&handled) == 1);
+    CHECK(pthread_equal(atomic_load(&handled_in), t));
+}
+
+/* ---- sigwait ---- */
+
+static void *waiter(void *arg)
+{
+    int *got = arg;
+    sigset_t usr2 = only(SIGUSR2);
+    CHECK_RC(sigwait(&usr2, got), 0);
+    return NULL;
+}
+
+static void run_sigwait(void)
+{
+    install(SA_RESTART);
+    struct sigaction sa = { .sa_handler = on_usr1 };
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
+    sigset_t usr2 = only(SIGUSR2);
+    CHECK_RC(pthread_sigmask(SIG_BLOCK, &usr2, NULL), 0);
+    int got = 0;
+    pthread_t t;
+    CHECK_RC(pthread_create(&t, NULL, waiter, &got), 0);
+    sleep_ms(20);
+    CHECK_RC(pthread_kill(t, SIGUSR2), 0);
+    CHECK_RC(pthread_join(t, NULL), 0);
+    CHECK(got == SIGUSR2);
+    CHECK(atomic_load(&handled) == 0);
+    CHECK_RC(pthread_sigmask(SIG_UNBLOCK, &usr2, NULL), 0);
+    sa.sa_handler = SIG_DFL;
+    CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
+}
+
+/* ---- a thread that blocks it ---- */
+
+static atomic_int phase;
+
+static void *blocker(void *arg)
+{
+    (void)arg;
+    sigset_t usr1 = only(SIGUSR1);
+    CHECK_RC(pthread_sigmask(SIG_BLOCK, &usr1, NULL), 0);
+    atomic_store(&phase, 1);
+    wait_flag(&phase, 2, TRY_MS);
+    sleep_ms(20);
+    CHECK(atomic_load(&handled) == 0);
+    CHECK_RC(pthread_sigmask(SIG_UNBLOCK, &usr1, NULL), 0);
+    CHECK(atomic_load(&handled) == 1);
+    CHECK(pthread_equal(atomic_load(&handled_in), pthread_self()));
+    return NULL;
+}
+
+static void run_blocker(void)
+{
+    install(SA_RESTART);
+    atomic_store(&phase, 0);
+    pthread_t t;
+    CHECK_RC(pthread_create(&t, NULL, blocker, NULL), 0);
+    wait_flag(&phase, 1, TRY_MS);
+    CHECK_RC(pthread_kill(t, SIGUSR1), 0);
+    atomic_store(&phase, 2);
+    CHECK_RC(pthread_join(t, NULL), 0);
+}
+
+/* ---- the rest ---- */
+
+static void *idle(void *arg)
+{
+    wait_flag(arg, 1, TRY_MS);
+    return NULL;
+}
+
+static void run_contracts(void)
+{
+    install(SA_RESTART);
+    CHECK_RC(pthread_kill(pthread_self(), SIGUSR1), 0);
+    CHECK(atomic_load(&handled) == 1);
+    CHECK(pthread_equal(atomic_load(&handled_in), pthread_self()));
+
+    atomic_int go = 0;
+    pthread_t t;
+    CHECK_RC(pthread_create(&t, NULL, idle, &go), 0);
+    CHECK_RC(pthread_kill(t, 0), 0);
+    CHECK_RC(pthread_kill(t, -1), EINVAL);
+    CHECK_RC(pthread_kill(t, NSIG), EINVAL);
+    CHECK_RC(pthread_kill(t, 32), EINVAL);
+    CHECK_RC(pthread_kill(t, 33), EINVAL);
+    signal(SIGUSR1, SIG_IGN);
+    CHECK_RC(pthread_kill(t, SIGUSR1), 0);
+    CHECK_RC(pthread_kill(pthread_self(), SIGUSR1), 0);
+    atomic_store(&go, 1);
+    CHECK_RC(pthread_join(t, NULL), 0);
+    CHECK(atomic_load(&handled) == 1);
+}
+
+int main(void)
+{
+    run_contracts();
+    run_blocked(READ, 0);
+    run_blocked(READ, SA_RESTART);
+    run_blocked(SEM_WAIT, 0);
+    run_blocked(SEM_WAIT, SA_RESTART);
+    run_running();
+    run_sigwait();
+    run_blocker();
+    return 0;
+}
