@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,24 @@ static inline void wait_flag_(const char *file, int line, atomic_int *flag,
         if (us < 16000)
             us *= 2;
     }
+}
+
+/* Sends a signal (send(arg)) every 10 ms until *done or, with
+ * until_handled, until *handled has reached it; false if neither came
+ * within timeout_ms.  A signal that comes before the thread it is for
+ * blocks only runs the handler, as natively; the next one finds it
+ * blocked. */
+static inline bool signal_until(atomic_int *done, atomic_int *handled, int until_handled,
+                                void (*send)(void *), void *arg, long timeout_ms)
+{
+    int64_t deadline = now_ns() + (int64_t)timeout_ms * NSEC_PER_MSEC;
+    while (!atomic_load(done) && now_ns() < deadline) {
+        if (until_handled && atomic_load(handled) >= until_handled)
+            return true;
+        send(arg);
+        sleep_ms(10);
+    }
+    return atomic_load(done) || (until_handled && atomic_load(handled) >= until_handled);
 }
 
 #endif /* CHECK_H */

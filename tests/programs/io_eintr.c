@@ -102,18 +102,10 @@ static void *blocked_call(void *arg)
     return NULL;
 }
 
-/* Signals the process every 10 ms until b is back or, with until_handled,
- * until that many signals were handled; false if neither came in time. */
-static bool signal_until(struct blocked *b, int until_handled)
+static void kill_process(void *arg)
 {
-    int64_t deadline = now_ns() + TRY_MS * NSEC_PER_MSEC;
-    while (!atomic_load(&b->done) && now_ns() < deadline) {
-        if (until_handled && atomic_load(&handled) >= until_handled)
-            return true;
-        CHECK(kill(getpid(), SIGUSR1) == 0);
-        sleep_ms(10);
-    }
-    return atomic_load(&b->done) || (until_handled && atomic_load(&handled) >= until_handled);
+    (void)arg;
+    CHECK(kill(getpid(), SIGUSR1) == 0);
 }
 
 static void run(enum call call, int flags, bool want_eintr)
@@ -131,7 +123,7 @@ static void run(enum call call, int flags, bool want_eintr)
     pthread_t t;
     CHECK_RC(pthread_create(&t, NULL, blocked_call, &b), 0);
     if (want_eintr) {
-        CHECK(signal_until(&b, 0));
+        CHECK(signal_until(&b.done, &handled, 0, kill_process, NULL, TRY_MS));
         CHECK_RC(pthread_join(t, NULL), 0);
         if (call == SLEEP) {
             /* The whole seconds not slept. */
@@ -143,7 +135,7 @@ static void run(enum call call, int flags, bool want_eintr)
             CHECK(b.rem.tv_sec < 30 && b.rem.tv_sec > 20);
     } else {
         /* Several signals handled while it waits, and it still waits. */
-        CHECK(signal_until(&b, 5));
+        CHECK(signal_until(&b.done, &handled, 5, kill_process, NULL, TRY_MS));
         CHECK(!atomic_load(&b.done));
         CHECK(write(pipefd[1], "x", 1) == 1);
         CHECK_RC(pthread_join(t, NULL), 0);

@@ -75,19 +75,9 @@ static void *blocked_call(void *arg)
     return NULL;
 }
 
-/* Sends SIGUSR1 to t every 10 ms until it is back or, with until_handled,
- * until that many signals were handled; false if neither came in time.
- * A signal that comes before the call blocks only runs the handler. */
-static bool kill_until(pthread_t t, struct blocked *b, int until_handled)
+static void kill_thread(void *arg)
 {
-    int64_t deadline = now_ns() + TRY_MS * NSEC_PER_MSEC;
-    while (!atomic_load(&b->done) && now_ns() < deadline) {
-        if (until_handled && atomic_load(&handled) >= until_handled)
-            return true;
-        CHECK_RC(pthread_kill(t, SIGUSR1), 0);
-        sleep_ms(10);
-    }
-    return atomic_load(&b->done) || (until_handled && atomic_load(&handled) >= until_handled);
+    CHECK_RC(pthread_kill(*(pthread_t *)arg, SIGUSR1), 0);
 }
 
 static void run_blocked(enum call call, int flags)
@@ -100,11 +90,11 @@ static void run_blocked(enum call call, int flags)
     CHECK_RC(pthread_create(&t, NULL, blocked_call, &b), 0);
     wait_flag(&b.started, 1, TRY_MS);
     if (!(flags & SA_RESTART)) {
-        CHECK(kill_until(t, &b, 0));
+        CHECK(signal_until(&b.done, &handled, 0, kill_thread, &t, TRY_MS));
         CHECK_RC(pthread_join(t, NULL), 0);
         CHECK(b.ret == -1 && b.err == EINTR);
     } else {
-        CHECK(kill_until(t, &b, 5));
+        CHECK(signal_until(&b.done, &handled, 5, kill_thread, &t, TRY_MS));
         CHECK(!atomic_load(&b.done));
         if (call == READ)
             CHECK(write(pipefd[1], "x", 1) == 1);

@@ -88,19 +88,10 @@ static void *waiting_call(void *arg)
     return NULL;
 }
 
-/* Signals the process every 10 ms until w is back or, with
- * until_handled, until that many signals were handled; false if neither
- * came in time. */
-static bool signal_until(struct waiting *w, int until_handled)
+static void kill_process(void *arg)
 {
-    int64_t deadline = now_ns() + TRY_MS * NSEC_PER_MSEC;
-    while (!atomic_load(&w->done) && now_ns() < deadline) {
-        if (until_handled && atomic_load(&handled) >= until_handled)
-            return true;
-        CHECK(kill(getpid(), SIGUSR1) == 0);
-        sleep_ms(10);
-    }
-    return atomic_load(&w->done) || (until_handled && atomic_load(&handled) >= until_handled);
+    (void)arg;
+    CHECK(kill(getpid(), SIGUSR1) == 0);
 }
 
 static int value_of(void)
@@ -119,12 +110,12 @@ static void run(enum call call, int flags, bool want_eintr)
     pthread_t t;
     CHECK_RC(pthread_create(&t, NULL, waiting_call, &w), 0);
     if (want_eintr) {
-        CHECK(signal_until(&w, 0));
+        CHECK(signal_until(&w.done, &handled, 0, kill_process, NULL, TRY_MS));
         CHECK_RC(pthread_join(t, NULL), 0);
         CHECK(w.ret == -1 && w.err == EINTR);
     } else {
         /* Several signals handled while it waits, and it still waits. */
-        CHECK(signal_until(&w, 5));
+        CHECK(signal_until(&w.done, &handled, 5, kill_process, NULL, TRY_MS));
         CHECK(!atomic_load(&w.done));
         CHECK(sem_post(&sem) == 0);
         CHECK_RC(pthread_join(t, NULL), 0);
@@ -151,7 +142,7 @@ static void run_post_and_eintr(void)
     WAIT_UNTIL(atomic_load(&handled) == 1, TRY_MS);
     sleep_ms(10);
     atomic_store(&post_in_handler, 1);
-    CHECK(signal_until(&w, 0));
+    CHECK(signal_until(&w.done, &handled, 0, kill_process, NULL, TRY_MS));
     atomic_store(&post_in_handler, 0);
     CHECK_RC(pthread_join(t, NULL), 0);
     int posts = atomic_load(&handled) - 1;
