@@ -189,25 +189,50 @@ SHIM_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *ho
 
 /* ---------------------------------------------------------------- signals */
 
-/* The signals pthread_kill left the calling G, raised in the kernel
- * thread about to wait for signals, where the wait finds them pending
- * (sigintr_sigwait).  Made in the hand-off, before the call. */
-static int raise_pending(void)
+/* A signal pthread_kill left the G (its own, not its kernel thread's,
+ * which it may leave between two calls) taken by a wait for one of set. */
+static int take_left(struct g *gp, uint64_t set, siginfo_t *info)
 {
-	struct g *gp = getg_user();
-	if (gp)
-		sigintr_sigwait(gp);
-	return 0;
+	return info ? sigintr_take_info(gp, set, info) : sigintr_take(gp, set);
 }
 
-/* glibc's sigwait retries sigtimedwait on EINTR itself, where a
- * cancellation request could not end it: the retries are made here. */
+/* sigtimedwait for a G: a signal pthread_kill left it is taken first;
+ * while it waits in the kernel, one sent to it kicks its M out of the
+ * call (the kernel never restarts it) and is taken then.  retry:
+ * sigwait's, which glibc retries after a handler, where a cancellation
+ * request could not end it: the retries are made here. */
+static int wait_signal(const sigset_t *set, siginfo_t *info, const struct timespec *ts,
+		       bool retry)
+{
+	struct g *gp = shim_g_waits();
+	if (!gp || (ts && !shim_timespec_valid(ts)))
+		return HANDOFF_CANCEL(true, real.sigtimedwait(set, info, ts));
+	uint64_t want = *(const uint64_t *)set;
+	int64_t deadline = ts ? shim_rel_deadline(ts) : -1;
+	for (;;) {
+		int sig = take_left(gp, want, info);
+		if (sig)
+			return sig;
+		/* Published before the last look: a kill after it kicks. */
+		atomic_store(&gp->sigwaitset, want);
+		struct timespec left = ts ? shim_remaining(deadline) : (struct timespec){ 0 };
+		sig = take_left(gp, want, info);
+		int r = sig ? sig :
+			HANDOFF_CANCEL(true, real.sigtimedwait(set, info, ts ? &left : NULL));
+		atomic_store(&gp->sigwaitset, 0);
+		if (r > 0 || errno != EINTR)
+			return r;
+		if ((sig = take_left(gp, want, info)))
+			return sig;
+		if (!retry)
+			return -1;
+	}
+}
+
 SHIM_EXPORT int sigwait(const sigset_t *set, int *sig)
 {
-	int errno_ = errno, r;
-	do
-		r = HANDOFF_CANCEL(true, (raise_pending(), real.sigtimedwait(set, NULL, NULL)));
-	while (r < 0 && errno == EINTR);
+	int errno_ = errno;
+	int r = wait_signal(set, NULL, NULL, true);
 	int err = r < 0 ? errno : 0;
 	errno = errno_;
 	if (err)
@@ -218,17 +243,36 @@ SHIM_EXPORT int sigwait(const sigset_t *set, int *sig)
 
 SHIM_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
-	return HANDOFF_CANCEL(true, (raise_pending(), real.sigwaitinfo(set, info)));
+	return wait_signal(set, info, NULL, false);
 }
 
 SHIM_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
-	return HANDOFF_CANCEL(true, (raise_pending(), real.sigtimedwait(set, info, ts)));
+	return wait_signal(set, info, ts, false);
 }
 
+/* sigsuspend ends when a handler runs: one for a signal pthread_kill
+ * left the G that mask lets through runs at once, with mask in force;
+ * one sent while it waits kicks its M out of the call, and runs then. */
 SHIM_EXPORT int sigsuspend(const sigset_t *mask)
 {
-	return HANDOFF_CANCEL(true, (raise_pending(), real.sigsuspend(mask)));
+	struct g *gp = shim_g_waits();
+	if (!gp)
+		return HANDOFF_CANCEL(true, real.sigsuspend(mask));
+	uint64_t through = ~*(const uint64_t *)mask;
+	atomic_store(&gp->sigwaitset, through);
+	int r = -1;
+	if (atomic_load(&gp->sigpend) & through) {
+		shim_testcancel(gp);
+		errno = EINTR;
+	} else {
+		r = HANDOFF_CANCEL(true, real.sigsuspend(mask));
+	}
+	atomic_store(&gp->sigwaitset, 0);
+	int e = errno;
+	sigintr_raise(gp, ~through);
+	errno = e;
+	return r;
 }
 
 /* pause ends when a handler runs, whichever kernel thread the signal went

@@ -280,8 +280,9 @@ SHIM_EXPORT int pthread_kill(pthread_t th, int sig)
 	if (sig == 0)
 		return 0;
 	if (gp == getg_user()) {
+		/* One it blocks waits in it for the unblock or its sigwait. */
 		atomic_fetch_or(&gp->sigpend, sigbit(sig));
-		sigintr_raise(gp, true);
+		sigintr_check(gp);
 		return 0;
 	}
 	sigintr_kill(gp, sig, shim_in_handler());

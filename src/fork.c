@@ -109,7 +109,7 @@ static void fork_child(void)
 	atomic_store(&sched.nthreads, 1);
 	g1_fork_child(gp);
 	sema_fork_child();
-	sigintr_fork_child();
+	sigintr_fork_child(gp);
 	if (netpoll_fork_child() != 0)
 		rt_throw("fork: cannot create the child's netpoller");
 	atomic_store(&sched.lastpoll, nanotime());

@@ -158,10 +158,9 @@ static void sig_kicked(struct g *gp, ucontext_t *uc)
 		    !(act.flags & SA_RESTART))
 			eintr = true;
 	}
-	/* In sigwait, those it blocks are for the call. */
-	sigintr_raise(gp, atomic_load(&gp->sigwaiting));
-	/* The mask the handler's return restores is the G's too. */
 	uint64_t mask = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
+	sigintr_raise(gp, mask);
+	/* The mask the handler's return restores is the G's too. */
 	memcpy(&uc->uc_sigmask, &mask, sizeof mask);
 	greg_t *r = uc->uc_mcontext.gregs;
 	const unsigned char *ip = (const unsigned char *)r[REG_RIP];

@@ -280,6 +280,9 @@ static void reset_g(struct g *gp)
 	gp->cancel_state = PTHREAD_CANCEL_ENABLE;
 	gp->cancel_type = PTHREAD_CANCEL_DEFERRED;
 	atomic_store_explicit(&gp->cancelbits, 0, memory_order_relaxed);
+	/* A new thread has no signals pending. */
+	atomic_store_explicit(&gp->sigpend, 0, memory_order_relaxed);
+	atomic_store_explicit(&gp->sigwaitset, 0, memory_order_relaxed);
 	gp->affinity = NULL;
 	gp->affinity_size = 0;
 	atomic_store(&gp->joiner, NULL);

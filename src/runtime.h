@@ -303,9 +303,9 @@ struct g {
 	/* Signals pthread_kill sent it, not raised yet: any thread sets
 	 * them, the G raises them on its own kernel thread (sigintr.c). */
 	_Atomic uint64_t sigpend;
-	/* In a system call that waits for signals (sigwait, sigsuspend):
-	 * those it blocks are for the call.  Owner; cleared by exitsyscall. */
-	_Atomic bool sigwaiting;
+	/* The signals its system call waits for (sigwait, sigsuspend), 0
+	 * when in none: pthread_kill kicks its M for one of them.  Owner. */
+	_Atomic uint64_t sigwaitset;
 
 	struct unwind_buf *cleanup;     /* innermost C cleanup buffer; owner */
 	struct _Unwind_Exception unwind_exc; /* pthread_exit's forced unwind */
@@ -791,19 +791,22 @@ void sigintr_deliver(struct g **list);
  * from_handler: the caller is a signal handler (async-signal-safe, the
  * poller ends the wait). */
 void sigintr_kill(struct g *gp, int sig, bool from_handler);
-/* Raises gp's pending signals that it does not block (blocked_too: all
- * of them, those pending in the kernel thread then) on its kernel
- * thread: their handlers run before it returns.  gp is the caller. */
-void sigintr_raise(struct g *gp, bool blocked_too);
-/* The caller, in its system call's hand-off, is about to wait for
- * signals: all it has pending are raised for the call, and those
- * pthread_kill sends it until exitsyscall are raised by a kick. */
-void sigintr_sigwait(struct g *gp);
+/* Raises gp's pending signals that mask does not block on its kernel
+ * thread, with mask in force there meanwhile: their handlers run before
+ * it returns.  The G's own mask is the kernel thread's after.  gp is the
+ * caller. */
+void sigintr_raise(struct g *gp, uint64_t mask);
 static inline void sigintr_check(struct g *gp)
 {
 	if (unlikely(atomic_load_explicit(&gp->sigpend, memory_order_relaxed)))
-		sigintr_raise(gp, false);
+		sigintr_raise(gp, atomic_load_explicit(&gp->sigmask, memory_order_relaxed));
 }
+/* Takes one of the signals of set pending in gp (the lowest), or 0.  A
+ * wait for signals (sigwait) takes them from the G, not from its kernel
+ * thread, which the G may leave between two calls. */
+int sigintr_take(struct g *gp, uint64_t set);
+/* The same, filling *info as the kernel does for the signal. */
+int sigintr_take_info(struct g *gp, uint64_t set, siginfo_t *info);
 /* intr.c's kick of gp's M, if gp runs now: its handler raises them. */
 void intr_kick_sig(struct g *gp);
 /* sysmon: kicks the Ms whose G has signals to raise. */
@@ -820,7 +823,7 @@ void rt_alloc_fork_child(void);
 void sema_fork_child(void);
 void lockrank_fork_child(void);
 int netpoll_fork_child(void);
-void sigintr_fork_child(void);
+void sigintr_fork_child(struct g *gp);
 void sysmon_fork_child(void);
 
 /* ---------------------------------------------------------------- debug */

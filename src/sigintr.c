@@ -18,7 +18,10 @@
  * EINTR as the kernel's call would, or spuriously when the handler
  * restarts the call: the call waits again after it), a G that runs is
  * kicked (intr.c: its M's SIGCANCEL handler raises them), and a G that
- * returns from a system call or unblocks them raises them then.
+ * returns from a system call or unblocks them raises them then.  One it
+ * blocks stays in the G until it unblocks it or a sigwait takes it
+ * (sigintr_take): a G in the kernel's sigwait is kicked out of it (the
+ * kernel never restarts sigtimedwait) to take it.
  *
  * Lock order: sigwaits first (lockrank.h); a wait's end function may take
  * its own queue's lock, and pushes the G it ends on the caller's list.
@@ -145,19 +148,22 @@ void sigintr_deliver(struct g **list)
 void sigintr_kill(struct g *gp, int sig, bool from_handler)
 {
 	struct ksigaction act;
-	if (rt_syscall4(SYS_rt_sigaction, sig, NULL, &act, 8) == 0 &&
+	/* Discarded at once, as the kernel does, unless blocked (sigwait
+	 * may take it). */
+	if (!(atomic_load(&gp->sigmask) & sigbit(sig)) &&
+	    rt_syscall4(SYS_rt_sigaction, sig, NULL, &act, 8) == 0 &&
 	    act.handler == (void *)SIG_IGN)
-		return; /* discarded at once, as the kernel does */
+		return;
 	atomic_fetch_or(&gp->sigpend, sigbit(sig));
+	atomic_store(&kicks_wanted, true);
 	/* A signal it blocks ends no wait, and waits in the G until it
 	 * unblocks it, or until it waits for signals in a system call
 	 * (sigwait), which its kick then raises it for. */
 	if (atomic_load(&gp->sigmask) & sigbit(sig)) {
-		if (!from_handler && atomic_load(&gp->sigwaiting))
+		if (!from_handler && (atomic_load(&gp->sigwaitset) & sigbit(sig)))
 			intr_kick_sig(gp);
 		return;
 	}
-	atomic_store(&kicks_wanted, true);
 	if (from_handler) {
 		/* No lock here: the poller ends its wait. */
 		atomic_store(&kills_deferred, true);
@@ -186,34 +192,56 @@ void sigintr_rekick(void)
 		return;
 	atomic_store(&kicks_wanted, false);
 	/* An M's G is read racily: Gs are never freed, and the kick's
-	 * handler looks again. */
+	 * handler looks again.  A kick that found the G in goshim's own
+	 * code (on its way into sigwait, say) did nothing: it is repeated
+	 * until the G has raised them. */
 	for (struct m *mp = atomic_load(&allm); mp; mp = mp->alllink) {
 		struct g *gp = __atomic_load_n(&mp->curg, __ATOMIC_RELAXED);
-		if (gp && due(gp)) {
+		if (gp && (due(gp) || (atomic_load(&gp->sigwaitset) &
+				       atomic_load_explicit(&gp->sigpend, memory_order_relaxed)))) {
 			atomic_store(&kicks_wanted, true);
 			intr_kick_sig(gp);
 		}
 	}
 }
 
-void sigintr_sigwait(struct g *gp)
+int sigintr_take(struct g *gp, uint64_t set)
 {
-	/* Sequentially consistent with sigintr_kill's: either the kill
-	 * sees the flag and kicks, or the raise sees the signal. */
-	atomic_store(&gp->sigwaiting, true);
-	sigintr_raise(gp, true);
+	uint64_t pend = atomic_load(&gp->sigpend);
+	while (pend & set) {
+		uint64_t bit = pend & set & -(pend & set);
+		if (atomic_compare_exchange_weak(&gp->sigpend, &pend, pend & ~bit))
+			return __builtin_ctzll(bit) + 1;
+	}
+	return 0;
 }
 
-void sigintr_raise(struct g *gp, bool blocked_too)
+int sigintr_take_info(struct g *gp, uint64_t set, siginfo_t *info)
 {
+	int sig = sigintr_take(gp, set);
+	if (!sig)
+		return 0;
+	/* The information is the kernel's own for a tgkill (its si_code
+	 * differs between kernels): sent to this kernel thread, blocked,
+	 * and taken back at once. */
 	uint64_t mask = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
-	uint64_t due = atomic_load(&gp->sigpend) & (blocked_too ? ~0ull : ~mask);
+	uint64_t with = mask | sigbit(sig), only = sigbit(sig);
+	struct timespec now = { 0, 0 };
+	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &with, NULL, 8);
+	rt_syscall3(SYS_tgkill, rt_syscall0(SYS_getpid), gp->m->tid, sig);
+	rt_syscall4(SYS_rt_sigtimedwait, &only, info, &now, 8);
+	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	return sig;
+}
+
+void sigintr_raise(struct g *gp, uint64_t mask)
+{
+	uint64_t due = atomic_load(&gp->sigpend) & ~mask;
 	if (!due)
 		return;
 	int e = errno;
-	/* The kernel thread blocks what the G blocks (it may come from
-	 * another G's): the raised signal is for this G alone, and one it
-	 * blocks stays pending here, as in the thread it was sent to. */
+	/* The kernel thread blocks what mask blocks (it may have come from
+	 * another G's): the raised signal is for this G alone. */
 	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 	long pid = rt_syscall0(SYS_getpid);
 	for (; due; due &= due - 1) {
@@ -222,11 +250,16 @@ void sigintr_raise(struct g *gp, bool blocked_too)
 		if (atomic_fetch_and(&gp->sigpend, ~sigbit(sig)) & sigbit(sig))
 			rt_syscall3(SYS_tgkill, pid, gp->m->tid, sig);
 	}
+	uint64_t own = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
+	if (own != mask)
+		rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &own, NULL, 8);
 	errno = e;
 }
 
-void sigintr_fork_child(void)
+/* The child of a fork has no signals pending (gp: the forking G). */
+void sigintr_fork_child(struct g *gp)
 {
+	atomic_store(&gp->sigpend, 0);
 	sigwaitslock = (struct rt_lock)RT_LOCK_INIT(RANK_SIGWAITS);
 	sigwaits = NULL;
 	sigwaits_tail = &sigwaits;

@@ -179,21 +179,14 @@ static void exitsyscall_(bool keepm)
 /* Signals sent to the G during the call that its kick did not raise
  * (it came before the call, or the G blocks them) are raised on the way
  * back to the program. */
-static void exitsyscall_signals(struct g *gp)
-{
-	if (unlikely(atomic_load_explicit(&gp->sigwaiting, memory_order_relaxed)))
-		atomic_store(&gp->sigwaiting, false);
-	sigintr_check(gp);
-}
-
 void exitsyscall(void)
 {
 	exitsyscall_(false);
-	exitsyscall_signals(getg_user());
+	sigintr_check(getg_user());
 }
 
 void exitsyscall_keepm(void)
 {
 	exitsyscall_(true);
-	exitsyscall_signals(getg_user());
+	sigintr_check(getg_user());
 }

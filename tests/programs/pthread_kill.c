@@ -7,8 +7,12 @@
  *   on waiting (and ends with the write or post that follows).
  * - A thread that runs (yielding in a loop until its handler sets a
  *   flag): the handler comes.
- * - A thread waiting for the signal in sigwait (blocking it): sigwait
- *   returns it, and no handler runs.
+ * - A thread waiting for the signal in sigwait or sigwaitinfo (blocking
+ *   it), sent before, while or after it waits: the wait returns it (the
+ *   information the kernel gives the thread itself for one), and no
+ *   handler runs; sigtimedwait then
+ *   finds nothing: EAGAIN.  A thread in sigsuspend with a mask that lets
+ *   it through: the handler runs in it, then EINTR.
  * - A thread that blocks the signal: no handler until it unblocks it,
  *   then the handler has run when pthread_sigmask returns.
  * - An ignored signal is discarded; signal 0 checks the thread only;
@@ -134,16 +138,27 @@ static void run_running(void)
     CHECK(pthread_equal(atomic_load(&handled_in), t));
 }
 
-/* ---- sigwait ---- */
+/* ---- sigwait, sigwaitinfo, sigsuspend ---- */
+
+struct sigwaiting {
+    int round;
+    int got;
+    siginfo_t info;
+};
 
 static void *waiter(void *arg)
 {
-    int *got = arg;
+    struct sigwaiting *w = arg;
     sigset_t usr2 = only(SIGUSR2);
-    CHECK_RC(sigwait(&usr2, got), 0);
+    if (w->round % 2)
+        CHECK_RC(sigwait(&usr2, &w->got), 0);
+    else
+        w->got = sigwaitinfo(&usr2, &w->info);
     return NULL;
 }
 
+/* The signal comes before, while or after the thread waits: it takes
+ * it either way, and no handler runs. */
 static void run_sigwait(void)
 {
     install(SA_RESTART);
@@ -152,17 +167,59 @@ static void run_sigwait(void)
     CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
     sigset_t usr2 = only(SIGUSR2);
     CHECK_RC(pthread_sigmask(SIG_BLOCK, &usr2, NULL), 0);
-    int got = 0;
-    pthread_t t;
-    CHECK_RC(pthread_create(&t, NULL, waiter, &got), 0);
-    sleep_ms(20);
-    CHECK_RC(pthread_kill(t, SIGUSR2), 0);
-    CHECK_RC(pthread_join(t, NULL), 0);
-    CHECK(got == SIGUSR2);
+    /* The kernel's si_code for a signal sent to a thread: SI_TKILL, or
+     * SI_USER on newer kernels. */
+    siginfo_t self;
+    CHECK_RC(pthread_kill(pthread_self(), SIGUSR2), 0);
+    CHECK(sigwaitinfo(&usr2, &self) == SIGUSR2);
+    int tkill_code = self.si_code;
+    CHECK(tkill_code == SI_TKILL || tkill_code == SI_USER);
+    for (int round = 0; round < 50; round++) {
+        struct sigwaiting w = { .round = round };
+        pthread_t t;
+        CHECK_RC(pthread_create(&t, NULL, waiter, &w), 0);
+        if (round % 5 == 0)
+            sleep_ms(5);
+        CHECK_RC(pthread_kill(t, SIGUSR2), 0);
+        CHECK_RC(pthread_join(t, NULL), 0);
+        CHECK(w.got == SIGUSR2);
+        if (round % 2 == 0) {
+            CHECK(w.info.si_signo == SIGUSR2 && w.info.si_code == tkill_code);
+            CHECK(w.info.si_pid == getpid() && w.info.si_uid == getuid());
+        }
+    }
     CHECK(atomic_load(&handled) == 0);
+    /* Nothing left for a wait that times out. */
+    struct timespec ts = { 0, 20 * NSEC_PER_MSEC };
+    errno = 0;
+    CHECK(sigtimedwait(&usr2, NULL, &ts) == -1 && errno == EAGAIN);
     CHECK_RC(pthread_sigmask(SIG_UNBLOCK, &usr2, NULL), 0);
     sa.sa_handler = SIG_DFL;
     CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
+}
+
+static void *suspender(void *arg)
+{
+    atomic_int *started = arg;
+    sigset_t usr1 = only(SIGUSR1), none;
+    CHECK_RC(pthread_sigmask(SIG_BLOCK, &usr1, NULL), 0);
+    sigemptyset(&none);
+    atomic_store(started, 1);
+    CHECK(sigsuspend(&none) == -1 && errno_now() == EINTR);
+    CHECK(atomic_load(&handled) == 1);
+    CHECK(pthread_equal(atomic_load(&handled_in), pthread_self()));
+    return NULL;
+}
+
+static void run_sigsuspend(void)
+{
+    install(SA_RESTART);
+    atomic_int started = 0;
+    pthread_t t;
+    CHECK_RC(pthread_create(&t, NULL, suspender, &started), 0);
+    wait_flag(&started, 1, TRY_MS);
+    CHECK_RC(pthread_kill(t, SIGUSR1), 0);
+    CHECK_RC(pthread_join(t, NULL), 0);
 }
 
 /* ---- a thread that blocks it ---- */
@@ -236,6 +293,7 @@ int main(void)
     run_blocked(SEM_WAIT, SA_RESTART);
     run_running();
     run_sigwait();
+    run_sigsuspend();
     run_blocker();
     return 0;
 }
