@@ -251,6 +251,17 @@ SHIM_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct 
 	return wait_signal(set, info, ts, false);
 }
 
+/* The kernel's pending signals of the thread and the process, and the
+ * ones pthread_kill left the G that it has not raised yet. */
+SHIM_EXPORT int sigpending(sigset_t *set)
+{
+	struct g *gp = shim_g();
+	int r = real.sigpending(set);
+	if (r == 0 && gp)
+		*(uint64_t *)set |= atomic_load(&gp->sigpend);
+	return r;
+}
+
 /* sigsuspend ends when a handler runs: one for a signal pthread_kill
  * left the G that mask lets through runs at once, with mask in force;
  * one sent while it waits kicks its M out of the call, and runs then. */

@@ -266,48 +266,52 @@ SHIM_EXPORT int pthread_getaffinity_np(pthread_t th, size_t size, cpu_set_t *set
 /* ------------------------------------------------------- signals */
 
 /* A signal for one thread: raised at once in the caller's own kernel
- * thread when it is the target, else left to the target G, which raises
- * it in its own (sigintr.c).  Async-signal-safe, as POSIX has it. */
-SHIM_EXPORT int pthread_kill(pthread_t th, int sig)
+ * thread when it is the target (unless it blocks it), else left to the
+ * target G, which raises it in its own (sigintr.c).  value: carried when
+ * queued.  Async-signal-safe, as POSIX has pthread_kill. */
+static int send_to(struct g *gp, int sig, const union sigval *value)
 {
-	THREAD_OR_RETURN(gp, th, real.pthread_kill(th, sig));
-	if (sig < 0 || sig >= NSIG)
-		return EINVAL;
 	/* glibc's own signals (SIGCANCEL, SIGSETXID) are not the program's
 	 * to send. */
-	if (sig == 32 || sig == 33)
+	if (sig < 0 || sig >= NSIG || sig == 32 || sig == 33)
 		return EINVAL;
 	if (sig == 0)
 		return 0;
+	bool in_handler = shim_in_handler();
+	if (value) {
+		int err = sigintr_value(gp, sig, *value, in_handler);
+		if (err)
+			return err;
+	}
 	if (gp == getg_user()) {
-		/* One it blocks waits in it for the unblock or its sigwait. */
 		atomic_fetch_or(&gp->sigpend, sigbit(sig));
 		sigintr_check(gp);
-		return 0;
+	} else {
+		sigintr_kill(gp, sig, in_handler);
 	}
-	sigintr_kill(gp, sig, shim_in_handler());
 	return 0;
 }
 
-/* Signals to threads with a value arrive in a later step: until then a
- * call that would act on another G fails with ENOSYS and says so once,
- * rather than letting glibc dereference a pthread_t that is not its own. */
-static int unsupported(const char *what, _Atomic bool *warned)
+SHIM_EXPORT int pthread_kill(pthread_t th, int sig)
 {
-	if (!atomic_exchange(warned, true))
-		rt_printf("goshim: %s on a goshim thread is not supported yet (ENOSYS)\n", what);
-	return ENOSYS;
+	THREAD_OR_RETURN(gp, th, real.pthread_kill(th, sig));
+	return send_to(gp, sig, NULL);
 }
 
 SHIM_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value)
 {
 	THREAD_OR_RETURN(gp, th, real.pthread_sigqueue(th, sig, value));
-	if (sig < 0 || sig >= NSIG)
-		return EINVAL;
-	if (sig == 0)
-		return 0;
-	static _Atomic bool warned;
-	return unsupported("pthread_sigqueue", &warned);
+	return send_to(gp, sig, &value);
+}
+
+/* A thread's CPU clock arrives in a later step: until then the call
+ * fails with ENOSYS and says so once, rather than letting glibc
+ * dereference a pthread_t that is not its own. */
+static int unsupported(const char *what, _Atomic bool *warned)
+{
+	if (!atomic_exchange(warned, true))
+		rt_printf("goshim: %s on a goshim thread is not supported yet (ENOSYS)\n", what);
+	return ENOSYS;
 }
 
 SHIM_EXPORT int pthread_getcpuclockid(pthread_t th, clockid_t *clock)

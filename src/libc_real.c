@@ -117,6 +117,7 @@ void real_init(void)
 	RESOLVE(sigwaitinfo);
 	RESOLVE(sigtimedwait);
 	RESOLVE(sigsuspend);
+	RESOLVE(sigpending);
 	RESOLVE(pause);
 	RESOLVE(msgrcv);
 	RESOLVE(msgsnd);

@@ -113,6 +113,7 @@ struct libc_real {
 	int (*sigwaitinfo)(const sigset_t *, siginfo_t *);
 	int (*sigtimedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
 	int (*sigsuspend)(const sigset_t *);
+	int (*sigpending)(sigset_t *);
 	int (*pause)(void);
 	ssize_t (*msgrcv)(int, void *, size_t, long, int);
 	int (*msgsnd)(int, const void *, size_t, int);

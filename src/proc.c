@@ -282,6 +282,7 @@ static void reset_g(struct g *gp)
 	atomic_store_explicit(&gp->cancelbits, 0, memory_order_relaxed);
 	/* A new thread has no signals pending. */
 	atomic_store_explicit(&gp->sigpend, 0, memory_order_relaxed);
+	atomic_store_explicit(&gp->sigqueued, 0, memory_order_relaxed);
 	atomic_store_explicit(&gp->sigwaitset, 0, memory_order_relaxed);
 	gp->affinity = NULL;
 	gp->affinity_size = 0;

@@ -303,6 +303,10 @@ struct g {
 	/* Signals pthread_kill sent it, not raised yet: any thread sets
 	 * them, the G raises them on its own kernel thread (sigintr.c). */
 	_Atomic uint64_t sigpend;
+	/* Of those, the ones pthread_sigqueue sent, with their values
+	 * (allocated with the first, kept with the G struct). */
+	_Atomic uint64_t sigqueued;
+	_Atomic(union sigval *) sigvals;
 	/* The signals its system call waits for (sigwait, sigsuspend), 0
 	 * when in none: pthread_kill kicks its M for one of them.  Owner. */
 	_Atomic uint64_t sigwaitset;
@@ -791,6 +795,11 @@ void sigintr_deliver(struct g **list);
  * from_handler: the caller is a signal handler (async-signal-safe, the
  * poller ends the wait). */
 void sigintr_kill(struct g *gp, int sig, bool from_handler);
+/* pthread_sigqueue, before the kill: sig carries value (SI_QUEUE) when
+ * gp raises it; a second one before the first is raised replaces it.
+ * Returns 0, or EAGAIN when no memory is left for the values (or none
+ * was allocated yet and the caller is a signal handler). */
+int sigintr_value(struct g *gp, int sig, union sigval value, bool from_handler);
 /* Raises gp's pending signals that mask does not block on its kernel
  * thread, with mask in force there meanwhile: their handlers run before
  * it returns.  The G's own mask is the kernel thread's after.  gp is the

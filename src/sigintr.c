@@ -145,6 +145,24 @@ void sigintr_deliver(struct g **list)
 	unlock(&sigwaitslock);
 }
 
+int sigintr_value(struct g *gp, int sig, union sigval value, bool from_handler)
+{
+	union sigval *vals = atomic_load(&gp->sigvals);
+	if (!vals) {
+		/* rt_alloc takes a lock: not in a handler. */
+		if (from_handler || !(vals = rt_alloc(sizeof *vals * 64)))
+			return EAGAIN;
+		union sigval *none = NULL;
+		if (!atomic_compare_exchange_strong(&gp->sigvals, &none, vals))
+			vals = none;  /* a racing sender's, and this one is lost */
+	}
+	vals[sig - 1] = value;
+	/* The value before the bits: the raise reads them after taking
+	 * the pending bit. */
+	atomic_fetch_or(&gp->sigqueued, sigbit(sig));
+	return 0;
+}
+
 void sigintr_kill(struct g *gp, int sig, bool from_handler)
 {
 	struct ksigaction act;
@@ -152,8 +170,10 @@ void sigintr_kill(struct g *gp, int sig, bool from_handler)
 	 * may take it). */
 	if (!(atomic_load(&gp->sigmask) & sigbit(sig)) &&
 	    rt_syscall4(SYS_rt_sigaction, sig, NULL, &act, 8) == 0 &&
-	    act.handler == (void *)SIG_IGN)
+	    act.handler == (void *)SIG_IGN) {
+		atomic_fetch_and(&gp->sigqueued, ~sigbit(sig));
 		return;
+	}
 	atomic_fetch_or(&gp->sigpend, sigbit(sig));
 	atomic_store(&kicks_wanted, true);
 	/* A signal it blocks ends no wait, and waits in the G until it
@@ -205,6 +225,25 @@ void sigintr_rekick(void)
 	}
 }
 
+/* Sends sig, which the caller took from gp's pending ones, to gp's
+ * kernel thread (gp is the caller): with its value if it was queued. */
+static void send_here(struct g *gp, long pid, int sig)
+{
+	if (atomic_load(&gp->sigqueued) & sigbit(sig)) {
+		atomic_fetch_and(&gp->sigqueued, ~sigbit(sig));
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		si.si_signo = sig;
+		si.si_code = SI_QUEUE;
+		si.si_pid = (pid_t)pid;
+		si.si_uid = (uid_t)rt_syscall0(SYS_getuid);
+		si.si_value = atomic_load(&gp->sigvals)[sig - 1];
+		rt_syscall4(SYS_rt_tgsigqueueinfo, pid, gp->m->tid, sig, &si);
+		return;
+	}
+	rt_syscall3(SYS_tgkill, pid, gp->m->tid, sig);
+}
+
 int sigintr_take(struct g *gp, uint64_t set)
 {
 	uint64_t pend = atomic_load(&gp->sigpend);
@@ -221,14 +260,14 @@ int sigintr_take_info(struct g *gp, uint64_t set, siginfo_t *info)
 	int sig = sigintr_take(gp, set);
 	if (!sig)
 		return 0;
-	/* The information is the kernel's own for a tgkill (its si_code
+	/* The information is the kernel's own (its si_code for a tgkill
 	 * differs between kernels): sent to this kernel thread, blocked,
 	 * and taken back at once. */
 	uint64_t mask = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
 	uint64_t with = mask | sigbit(sig), only = sigbit(sig);
 	struct timespec now = { 0, 0 };
 	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &with, NULL, 8);
-	rt_syscall3(SYS_tgkill, rt_syscall0(SYS_getpid), gp->m->tid, sig);
+	send_here(gp, rt_syscall0(SYS_getpid), sig);
 	rt_syscall4(SYS_rt_sigtimedwait, &only, info, &now, 8);
 	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 	return sig;
@@ -248,7 +287,7 @@ void sigintr_raise(struct g *gp, uint64_t mask)
 		int sig = __builtin_ctzll(due) + 1;
 		/* The handler may park the G: its M is read each time. */
 		if (atomic_fetch_and(&gp->sigpend, ~sigbit(sig)) & sigbit(sig))
-			rt_syscall3(SYS_tgkill, pid, gp->m->tid, sig);
+			send_here(gp, pid, sig);
 	}
 	uint64_t own = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
 	if (own != mask)
@@ -260,6 +299,7 @@ void sigintr_raise(struct g *gp, uint64_t mask)
 void sigintr_fork_child(struct g *gp)
 {
 	atomic_store(&gp->sigpend, 0);
+	atomic_store(&gp->sigqueued, 0);
 	sigwaitslock = (struct rt_lock)RT_LOCK_INIT(RANK_SIGWAITS);
 	sigwaits = NULL;
 	sigwaits_tail = &sigwaits;

@@ -13,8 +13,12 @@
  *   handler runs; sigtimedwait then
  *   finds nothing: EAGAIN.  A thread in sigsuspend with a mask that lets
  *   it through: the handler runs in it, then EINTR.
- * - A thread that blocks the signal: no handler until it unblocks it,
- *   then the handler has run when pthread_sigmask returns.
+ * - A thread that blocks the signal: sigpending shows it, no handler
+ *   until it unblocks it, then the handler has run when pthread_sigmask
+ *   returns.
+ * - pthread_sigqueue: the value reaches an SA_SIGINFO handler (SI_QUEUE),
+ *   in the caller at once or in the thread that waits; sigwaitinfo
+ *   returns it; EINVAL as pthread_kill.
  * - An ignored signal is discarded; signal 0 checks the thread only;
  *   EINVAL for -1, NSIG and glibc's internal signals 32 and 33. */
 #define _GNU_SOURCE
@@ -180,12 +184,18 @@ static void run_sigwait(void)
         CHECK_RC(pthread_create(&t, NULL, waiter, &w), 0);
         if (round % 5 == 0)
             sleep_ms(5);
-        CHECK_RC(pthread_kill(t, SIGUSR2), 0);
+        bool queued = round % 4 == 0;
+        if (queued)
+            CHECK_RC(pthread_sigqueue(t, SIGUSR2, (union sigval){ .sival_int = round }), 0);
+        else
+            CHECK_RC(pthread_kill(t, SIGUSR2), 0);
         CHECK_RC(pthread_join(t, NULL), 0);
         CHECK(w.got == SIGUSR2);
         if (round % 2 == 0) {
-            CHECK(w.info.si_signo == SIGUSR2 && w.info.si_code == tkill_code);
+            CHECK(w.info.si_signo == SIGUSR2);
+            CHECK(w.info.si_code == (queued ? SI_QUEUE : tkill_code));
             CHECK(w.info.si_pid == getpid() && w.info.si_uid == getuid());
+            CHECK(!queued || w.info.si_value.sival_int == round);
         }
     }
     CHECK(atomic_load(&handled) == 0);
@@ -235,6 +245,8 @@ static void *blocker(void *arg)
     wait_flag(&phase, 2, TRY_MS);
     sleep_ms(20);
     CHECK(atomic_load(&handled) == 0);
+    sigset_t pending;
+    CHECK(sigpending(&pending) == 0 && sigismember(&pending, SIGUSR1));
     CHECK_RC(pthread_sigmask(SIG_UNBLOCK, &usr1, NULL), 0);
     CHECK(atomic_load(&handled) == 1);
     CHECK(pthread_equal(atomic_load(&handled_in), pthread_self()));
@@ -250,6 +262,42 @@ static void run_blocker(void)
     wait_flag(&phase, 1, TRY_MS);
     CHECK_RC(pthread_kill(t, SIGUSR1), 0);
     atomic_store(&phase, 2);
+    CHECK_RC(pthread_join(t, NULL), 0);
+}
+
+/* ---- a value ---- */
+
+static atomic_int queued_value;
+
+static void on_usr1_info(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    if (sig == SIGUSR1 && si->si_code == SI_QUEUE)
+        atomic_store(&queued_value, si->si_value.sival_int);
+    on_usr1(sig);
+}
+
+static void *idle(void *arg);
+
+static void run_sigqueue(void)
+{
+    struct sigaction sa = { .sa_sigaction = on_usr1_info, .sa_flags = SA_SIGINFO | SA_RESTART };
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+    atomic_store(&handled, 0);
+    CHECK_RC(pthread_sigqueue(pthread_self(), SIGUSR1, (union sigval){ .sival_int = 42 }), 0);
+    CHECK(atomic_load(&handled) == 1 && atomic_load(&queued_value) == 42);
+    atomic_int go = 0;
+    pthread_t t;
+    CHECK_RC(pthread_create(&t, NULL, idle, &go), 0);
+    CHECK_RC(pthread_sigqueue(t, 32, (union sigval){ 0 }), EINVAL);
+    CHECK_RC(pthread_sigqueue(t, NSIG, (union sigval){ 0 }), EINVAL);
+    CHECK_RC(pthread_sigqueue(t, 0, (union sigval){ 0 }), 0);
+    CHECK_RC(pthread_sigqueue(t, SIGUSR1, (union sigval){ .sival_int = 7 }), 0);
+    WAIT_UNTIL(atomic_load(&handled) == 2, TRY_MS);
+    CHECK(atomic_load(&queued_value) == 7);
+    CHECK(pthread_equal(atomic_load(&handled_in), t));
+    atomic_store(&go, 1);
     CHECK_RC(pthread_join(t, NULL), 0);
 }
 
@@ -295,5 +343,6 @@ int main(void)
     run_sigwait();
     run_sigsuspend();
     run_blocker();
+    run_sigqueue();
     return 0;
 }
