@@ -129,15 +129,22 @@ static void *runner(void *arg)
     return NULL;
 }
 
-static void run_running(void)
+/* Starts fn(&started), sends it SIGUSR1 once it has started, joins it. */
+static pthread_t kill_started(void *(*fn)(void *))
 {
     install(SA_RESTART);
     atomic_int started = 0;
     pthread_t t;
-    CHECK_RC(pthread_create(&t, NULL, runner, &started), 0);
+    CHECK_RC(pthread_create(&t, NULL, fn, &started), 0);
     wait_flag(&started, 1, TRY_MS);
     CHECK_RC(pthread_kill(t, SIGUSR1), 0);
     CHECK_RC(pthread_join(t, NULL), 0);
+    return t;
+}
+
+static void run_running(void)
+{
+    pthread_t t = kill_started(runner);
     CHECK(atomic_load(&handled) == 1);
     CHECK(pthread_equal(atomic_load(&handled_in), t));
 }
@@ -221,16 +228,6 @@ static void *suspender(void *arg)
     return NULL;
 }
 
-static void run_sigsuspend(void)
-{
-    install(SA_RESTART);
-    atomic_int started = 0;
-    pthread_t t;
-    CHECK_RC(pthread_create(&t, NULL, suspender, &started), 0);
-    wait_flag(&started, 1, TRY_MS);
-    CHECK_RC(pthread_kill(t, SIGUSR1), 0);
-    CHECK_RC(pthread_join(t, NULL), 0);
-}
 
 /* ---- a thread that blocks it ---- */
 
@@ -341,7 +338,7 @@ int main(void)
     run_blocked(SEM_WAIT, SA_RESTART);
     run_running();
     run_sigwait();
-    run_sigsuspend();
+    kill_started(suspender);
     run_blocker();
     run_sigqueue();
     return 0;
