@@ -203,13 +203,16 @@ static uint64_t mask_after(uint64_t mask, int how, const sigset_t *set)
 /* A G's mask is its own: the kernel thread running it gets the whole of
  * it (as the change it asked for would have left the native thread's),
  * and the G keeps it, so that sigintr_post interrupts only a G that
- * does not block the signal.  The old mask is the G's.  (A G that moves
- * to another kernel thread does not take its mask along yet.) */
+ * does not block the signal.  The old mask is the G's.  A G that moves
+ * to another kernel thread takes its mask along (switch_to). */
 static int set_mask(int (*call)(int, const sigset_t *, sigset_t *), int how,
 		    const sigset_t *set, sigset_t *old)
 {
 	struct g *gp = shim_g();
-	if (!gp || (set && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK))
+	/* A handler's change is undone by its return, as natively: it is
+	 * the kernel thread's alone. */
+	if (!gp || shim_in_handler() ||
+	    (set && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK))
 		return call(how, set, old);
 	uint64_t mine = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
 	sigset_t now, prev;
@@ -225,6 +228,8 @@ static int set_mask(int (*call)(int, const sigset_t *, sigset_t *), int how,
 		return r;
 	if (set) {
 		atomic_store_explicit(&gp->sigmask, *(uint64_t *)&now, memory_order_relaxed);
+		__atomic_store_n(&gp->m->kmask, *(uint64_t *)&now, __ATOMIC_RELAXED);
+		sigintr_mask_changed(mine, *(uint64_t *)&now);
 		/* What pthread_kill left it and it no longer blocks. */
 		sigintr_check(gp);
 	}

@@ -15,7 +15,8 @@
  *   polldesc a pollDesc's lock (netpoll_epoll.c): an fd's waiter list; only
  *            epoll_ctl, a non-blocking call, is made under it.
  *   leaves   gflock, stack cache, rt_alloc, allglock, key table, default
- *            attr: no other lock is taken under them.
+ *            attr, the signal masks' counts (sigintr.c): no other lock is
+ *            taken under them.
  *
  * No runtime lock is held across a park or a blocking system call, and
  * none while calling the program's malloc.  Built with --enable-debug,
@@ -37,6 +38,7 @@ enum lock_rank {
 	RANK_ALLG,
 	RANK_KEYS,
 	RANK_DEFAULT_ATTR,
+	RANK_SIGMASKS,
 };
 
 #endif

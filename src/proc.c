@@ -356,6 +356,7 @@ int newproc(const struct g_attr *a, void *(*start)(void *), void *arg, uintptr_t
 	uint64_t mask = a->sigmask ? *(const uint64_t *)a->sigmask
 				   : me ? atomic_load(&me->sigmask) : kernel_sigmask();
 	atomic_store_explicit(&gp->sigmask, mask, memory_order_relaxed);
+	sigintr_mask_born(mask);
 	/* Linux: a new thread starts with its creator's name. */
 	if (me)
 		memcpy(gp->name, me->name, sizeof gp->name);
@@ -412,6 +413,12 @@ bool g1_takes_signal(uint64_t bit)
 	       !(atomic_load_explicit(&g1->sigmask, memory_order_relaxed) & bit);
 }
 
+void m_setmask(struct m *mp, uint64_t mask)
+{
+	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	__atomic_store_n(&mp->kmask, mask, __ATOMIC_RELAXED);
+}
+
 uint64_t kernel_sigmask(void)
 {
 	uint64_t cur = 0;
@@ -436,6 +443,7 @@ void goexit(void *retval)
 		free(gp->affinity);
 		gp->affinity = NULL;
 	}
+	sigintr_mask_died(atomic_load(&gp->sigmask));
 	/* The last thread to end ends the process, as when main returns. */
 	if (atomic_fetch_sub(&sched.nthreads, 1) == 1)
 		exit(0);
@@ -496,6 +504,7 @@ static void *mstart(void *arg)
 	g_cur = mp->g0;
 	mp->g0->tp = tls_current();
 	mp->tid = (int)rt_syscall0(SYS_gettid);
+	mp->kmask = kernel_sigmask();
 	m_name(mp);
 	struct p *pp = mp->nextp;
 	mp->nextp = NULL;
@@ -567,6 +576,7 @@ static void init_main_g(struct m *m0)
 	atomic_store(&sched.nthreads, 1);
 	g1->tp = tls_current();
 	atomic_store(&g1->sigmask, kernel_sigmask());
+	sigintr_mask_born(g1->sigmask);
 	g_cur = g1;
 }
 
@@ -593,6 +603,7 @@ static int init_once(void)
 	spare_init();
 	struct m *m0 = allocm();
 	m0->tid = (int)rt_syscall0(SYS_gettid);
+	m0->kmask = kernel_sigmask();
 	tls_setup_g0(m0->g0);
 	if (stack_alloc(&m0->g0->stack, 256 << 10, page) != 0)
 		rt_throw("rt_init: no stack for m0's g0");

@@ -372,6 +372,8 @@ struct m {
 	uint32_t fastrand;              /* owner */
 	int tid;                        /* kernel thread id */
 	_Atomic(struct g *) cancelkick; /* the G its last SIGCANCEL is for */
+	uint64_t kmask;                 /* its kernel signal mask as goshim set it;
+					 * owner writes, sysmon reads (relaxed) */
 	struct lockranks ranks;         /* runtime locks held (--enable-debug) */
 
 	/* The rest of a switch (see mcall): fn(gp, arg) runs on the context
@@ -529,6 +531,8 @@ bool g_is_main(const struct g *gp);
 void g1_fork_child(struct g *gp);
 /* The signal mask of the calling kernel thread. */
 uint64_t kernel_sigmask(void);
+/* Sets the calling M's kernel signal mask (and mp->kmask). */
+void m_setmask(struct m *mp, uint64_t mask);
 static inline uint64_t sigbit(int sig)
 {
 	return 1ull << (sig - 1);
@@ -820,6 +824,16 @@ int sigintr_take_info(struct g *gp, uint64_t set, siginfo_t *info);
 void intr_kick_sig(struct g *gp);
 /* sysmon: kicks the Ms whose G has signals to raise. */
 void sigintr_rekick(void);
+/* The masks of the Gs alive: a G is born with mask, dies with it, or
+ * changes it (sigintr.c counts, per signal, the Gs that block it). */
+void sigintr_mask_born(uint64_t mask);
+void sigintr_mask_died(uint64_t mask);
+void sigintr_mask_changed(uint64_t old, uint64_t mask);
+/* The signals sysmon's kernel thread (mp) blocks: those every G alive
+ * blocks, and those some other kernel thread takes now.  It takes the
+ * rest, which only Gs that wait accept, as the kernel would deliver one
+ * to a blocked thread. */
+uint64_t sigintr_sysmon_mask(struct m *mp);
 
 /* ---------------------------------------------------------------- fork */
 

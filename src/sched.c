@@ -453,10 +453,19 @@ static inline void switch_to(struct m *mp, struct ctx *save, struct g *gp, bool 
 	if (!inherit_time)
 		pp->schedtick++;
 	atomic_store_explicit(&pp->nswitch, pp->nswitch + 1, memory_order_relaxed);
+	/* A G's signal mask goes with it (system calls only when the G
+	 * before it had another).  Across the FS switch, which makes gp the
+	 * thread a handler runs in, the kernel thread blocks what either
+	 * blocks: no handler runs in a G that blocks its signal. */
+	uint64_t mask = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
+	if (unlikely((mask | mp->kmask) != mp->kmask))
+		m_setmask(mp, mask | mp->kmask);
 	if (likely(!godebug.notlsswitch))
 		tls_set(gp->tp);
 	else
 		g_cur = gp;
+	if (unlikely(mask != mp->kmask))
+		m_setmask(mp, mask);
 	if (unlikely(!gp->ctx.sp))
 		rt_ctx_start(save, gp->stack.hi, g_start, gp);
 	else

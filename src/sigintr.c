@@ -23,6 +23,13 @@
  * (sigintr_take): a G in the kernel's sigwait is kicked out of it (the
  * kernel never restarts sigtimedwait) to take it.
  *
+ * A G's mask goes with it from kernel thread to kernel thread (switch_to),
+ * so a signal that only Gs that wait accept would find no kernel thread
+ * to take it: sysmon's, which runs no G, takes the signals some G accepts
+ * (the counts of the masks alive) and no other kernel thread takes now,
+ * and its handler ends the wait of one of those Gs as any
+ * process-directed signal does.
+ *
  * Lock order: sigwaits first (lockrank.h); a wait's end function may take
  * its own queue's lock, and pushes the G it ends on the caller's list.
  */
@@ -269,7 +276,7 @@ int sigintr_take_info(struct g *gp, uint64_t set, siginfo_t *info)
 	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &with, NULL, 8);
 	send_here(gp, rt_syscall0(SYS_getpid), sig);
 	rt_syscall4(SYS_rt_sigtimedwait, &only, info, &now, 8);
-	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	m_setmask(gp->m, mask);
 	return sig;
 }
 
@@ -289,15 +296,83 @@ void sigintr_raise(struct g *gp, uint64_t mask)
 		if (atomic_fetch_and(&gp->sigpend, ~sigbit(sig)) & sigbit(sig))
 			send_here(gp, pid, sig);
 	}
-	uint64_t own = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
-	if (own != mask)
-		rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &own, NULL, 8);
+	m_setmask(gp->m, atomic_load_explicit(&gp->sigmask, memory_order_relaxed));
 	errno = e;
 }
 
-/* The child of a fork has no signals pending (gp: the forking G). */
+/* ---------------------------------------------------------------- masks */
+
+/* The Gs alive, and per signal those that block it. */
+static struct rt_lock masklock = RT_LOCK_INIT(RANK_SIGMASKS);
+static int32_t nalive, nblocking[64];
+static _Atomic uint64_t unaccepted;
+
+/* masklock held. */
+static void masks_count(uint64_t mask, int32_t delta)
+{
+	for (; mask; mask &= mask - 1)
+		nblocking[__builtin_ctzll(mask)] += delta;
+}
+
+/* masklock held. */
+static void masks_publish(void)
+{
+	uint64_t u = 0;
+	for (int i = 0; i < 64; i++)
+		if (nalive > 0 && nblocking[i] == nalive)
+			u |= 1ull << i;
+	/* glibc's own signals are never blocked. */
+	atomic_store(&unaccepted, u & ~(sigbit(32) | sigbit(33)));
+}
+
+static void masks_update(uint64_t remove, uint64_t add, int32_t dalive)
+{
+	lock(&masklock);
+	masks_count(remove, -1);
+	masks_count(add, 1);
+	nalive += dalive;
+	masks_publish();
+	unlock(&masklock);
+}
+
+void sigintr_mask_born(uint64_t mask)
+{
+	masks_update(0, mask, 1);
+}
+
+void sigintr_mask_died(uint64_t mask)
+{
+	masks_update(mask, 0, -1);
+}
+
+void sigintr_mask_changed(uint64_t old, uint64_t mask)
+{
+	if (old != mask)
+		masks_update(old, mask, 0);
+}
+
+uint64_t sigintr_sysmon_mask(struct m *mp)
+{
+	/* Another kernel thread that takes it gets it, as the kernel
+	 * would give it to the G running there: a G in a system call the
+	 * signal must end (pause) is such a one.  Read racily: sysmon looks
+	 * again at its next round. */
+	uint64_t taken = 0;
+	for (struct m *m = atomic_load(&allm); m; m = m->alllink)
+		if (m != mp)
+			taken |= ~__atomic_load_n(&m->kmask, __ATOMIC_RELAXED);
+	return (atomic_load_explicit(&unaccepted, memory_order_relaxed) | taken) &
+	       ~(sigbit(32) | sigbit(33));
+}
+
+/* The child of a fork has no signals pending, and one G (gp, the
+ * forking one). */
 void sigintr_fork_child(struct g *gp)
 {
+	masklock = (struct rt_lock)RT_LOCK_INIT(RANK_SIGMASKS);
+	nalive = 0;
+	memset(nblocking, 0, sizeof nblocking);
+	masks_update(0, gp->sigmask, 1);
 	atomic_store(&gp->sigpend, 0);
 	atomic_store(&gp->sigqueued, 0);
 	sigwaitslock = (struct rt_lock)RT_LOCK_INIT(RANK_SIGWAITS);

@@ -7,8 +7,9 @@
  * GODEBUG=schedtrace lines, starts an M when a timer is overdue and a P is
  * idle (a timer whose P is busy in a long-running G), returns long-unused
  * cached stacks to the OS, repeats the signals that end cancelled Gs'
- * system calls (intr.c), and kicks the Ms of Gs that have signals from
- * pthread_kill to raise (sigintr.c).  Preemption and deadlock detection
+ * system calls (intr.c), kicks the Ms of Gs that have signals from
+ * pthread_kill to raise, and takes the process's signals that only Gs
+ * that wait accept (sigintr.c).  Preemption and deadlock detection
  * join it in later steps.
  */
 #include <errno.h>
@@ -47,6 +48,7 @@ static void *sysmon(void *arg)
 	g_cur = mp->g0;  /* no P: anything it readies goes to the global queue */
 	mp->g0->tp = tls_current();
 	mp->tid = gettid();
+	mp->kmask = kernel_sigmask();
 	prctl(PR_SET_NAME, "goshim-sysmon", 0, 0, 0);
 	int64_t delay = SYSMON_MIN_DELAY_US;
 	int idle = 0;
@@ -58,6 +60,10 @@ static void *sysmon(void *arg)
 		bool worked = false;
 		int64_t now = nanotime();
 		atomic_store_explicit(&sched.coarsenow, now, memory_order_relaxed);
+		/* Takes the signals only waiting Gs accept (sigintr.c). */
+		uint64_t mask = sigintr_sysmon_mask(mp);
+		if (unlikely(mask != mp->kmask))
+			m_setmask(mp, mask);
 		if (godebug.schedtrace > 0) {
 			if (next_trace == 0 || now >= next_trace) {
 				schedtrace(godebug.scheddetail);

@@ -222,6 +222,11 @@ tests_programs_pthread_kill_SOURCES = tests/programs/pthread_kill.c
 tests_programs_pthread_kill_CFLAGS = $(tests_programs_cflags)
 tests_programs_pthread_kill_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/sigmask_moves
+tests_programs_sigmask_moves_SOURCES = tests/programs/sigmask_moves.c
+tests_programs_sigmask_moves_CFLAGS = $(tests_programs_cflags)
+tests_programs_sigmask_moves_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/sem_signal
 tests_programs_sem_signal_SOURCES = tests/programs/sem_signal.c
 tests_programs_sem_signal_CFLAGS = $(tests_programs_cflags)
@@ -277,6 +282,7 @@ tests_programs_ptests = \
 	tests/programs/pthread_kill.ptest \
 	tests/programs/robust.ptest \
 	tests/programs/self_equal.ptest \
+	tests/programs/sigmask_moves.ptest \
 	tests/programs/sigwait.ptest \
 	tests/programs/sem.ptest \
 	tests/programs/sem_signal.ptest \
