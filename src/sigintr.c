@@ -125,7 +125,8 @@ static bool end_for_kill(struct sigwait *sw, struct g **list)
 	return sw->end(sw, list, spurious);
 }
 
-/* The waits of Gs with signals to raise end; the others are kicked. */
+/* The waits of Gs with signals to raise end (sysmon kicks the Gs that
+ * run: sigintr_rekick). */
 static void kills_deliver(struct g **list)
 {
 	for (struct sigwait *sw = sigwaits; sw; sw = sw->next)
@@ -184,8 +185,8 @@ void sigintr_kill(struct g *gp, int sig, bool from_handler)
 	atomic_fetch_or(&gp->sigpend, sigbit(sig));
 	atomic_store(&kicks_wanted, true);
 	/* A signal it blocks ends no wait, and waits in the G until it
-	 * unblocks it, or until it waits for signals in a system call
-	 * (sigwait), which its kick then raises it for. */
+	 * unblocks it, or until a sigwait takes it: one waiting in the
+	 * kernel is kicked out of the call to take it. */
 	if (atomic_load(&gp->sigmask) & sigbit(sig)) {
 		if (!from_handler && (atomic_load(&gp->sigwaitset) & sigbit(sig)))
 			intr_kick_sig(gp);
