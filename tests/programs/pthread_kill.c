@@ -18,7 +18,7 @@
  *   returns.
  * - pthread_sigqueue: the value reaches an SA_SIGINFO handler (SI_QUEUE),
  *   in the caller at once or in the thread that waits; sigwaitinfo
- *   returns it; EINVAL as pthread_kill.
+ *   returns it; EINVAL as pthread_kill.  sigpending(NULL): EFAULT.
  * - An ignored signal is discarded; signal 0 checks the thread only;
  *   EINVAL for -1, NSIG and glibc's internal signals 32 and 33. */
 #define _GNU_SOURCE
@@ -321,6 +321,9 @@ static void run_contracts(void)
     CHECK_RC(pthread_kill(t, NSIG), EINVAL);
     CHECK_RC(pthread_kill(t, 32), EINVAL);
     CHECK_RC(pthread_kill(t, 33), EINVAL);
+    sigset_t *volatile nowhere = NULL;
+    errno_clear();
+    CHECK(sigpending(nowhere) == -1 && errno_now() == EFAULT);
     signal(SIGUSR1, SIG_IGN);
     CHECK_RC(pthread_kill(t, SIGUSR1), 0);
     CHECK_RC(pthread_kill(pthread_self(), SIGUSR1), 0);
