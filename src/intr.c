@@ -148,16 +148,7 @@ void intr_kick_sig(struct g *gp)
  * SA_RESTART, as the kernel's would have ended it. */
 static void sig_kicked(struct g *gp, ucontext_t *uc)
 {
-	uint64_t due = atomic_load(&gp->sigpend) & ~atomic_load(&gp->sigmask);
-	bool eintr = false;
-	for (uint64_t d = due; d; d &= d - 1) {
-		struct ksigaction act;
-		int sig = __builtin_ctzll(d) + 1;
-		if (rt_syscall4(SYS_rt_sigaction, sig, NULL, &act, 8) == 0 &&
-		    act.handler != (void *)SIG_DFL && act.handler != (void *)SIG_IGN &&
-		    !(act.flags & SA_RESTART))
-			eintr = true;
-	}
+	bool eintr = sigintr_interrupts(atomic_load(&gp->sigpend) & ~atomic_load(&gp->sigmask));
 	uint64_t mask = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
 	sigintr_raise(gp, mask);
 	/* The mask the handler's return restores is the G's too. */

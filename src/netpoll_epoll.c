@@ -185,12 +185,7 @@ static bool pw_fire(struct pollwait *w, int why, struct g **list)
 	} while (!atomic_compare_exchange_weak(&w->state, &old, why));
 	if (old != PW_PARKED)
 		return true;
-	if (list) {
-		w->sw.g->schedlink = *list;
-		*list = w->sw.g;
-	} else {
-		ready(w->sw.g);
-	}
+	ready_or_push(w->sw.g, list);
 	return true;
 }
 

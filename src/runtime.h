@@ -477,6 +477,17 @@ struct g *globrunq_get(struct p *pp, int32_t max);           /* sched.lock held 
 void park(bool (*unlockf)(struct g *gp, void *arg), void *arg, enum wait_reason reason);
 /* Makes a parked G runnable; legal with or without a P. */
 void ready(struct g *gp);
+/* Readies gp, or, when list is given, pushes it on *list (schedlink) for
+ * the caller to inject once its locks are released. */
+static inline void ready_or_push(struct g *gp, struct g **list)
+{
+	if (list) {
+		gp->schedlink = *list;
+		*list = gp;
+	} else {
+		ready(gp);
+	}
+}
 /* Queues a runnable G as the caller's P's runnext (without a P: on the
  * global queue), then wakes an idle P if one should run it. */
 void runq_put_here(struct g *gp);
@@ -820,6 +831,9 @@ static inline void sigintr_check(struct g *gp)
 int sigintr_take(struct g *gp, uint64_t set);
 /* The same, filling *info as the kernel does for the signal. */
 int sigintr_take_info(struct g *gp, uint64_t set, siginfo_t *info);
+/* Whether a handler of one of sigs ends a call the kernel would restart
+ * (a handler installed without SA_RESTART). */
+bool sigintr_interrupts(uint64_t sigs);
 /* intr.c's kick of gp's M, if gp runs now: its handler raises them. */
 void intr_kick_sig(struct g *gp);
 /* sysmon: kicks the Ms whose G has signals to raise. */

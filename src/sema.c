@@ -151,11 +151,8 @@ static void dequeue(struct semroot *r, struct waiter *w)
  * else is readied here. */
 static void wake_waiter(struct waiter *w, struct g **list)
 {
-	if (w->g && list) {
-		w->g->schedlink = *list;
-		*list = w->g;
-	} else if (w->g) {
-		ready(w->g);
+	if (w->g) {
+		ready_or_push(w->g, list);
 	} else {
 		atomic_store(&w->kword, 1);
 		rt_futex_wake(&w->kword, 1);

@@ -109,20 +109,25 @@ static uint64_t due(struct g *gp)
 	       ~atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
 }
 
-/* Ends sw's wait for the signals its G has to raise: EINTR, unless each
- * of their handlers restarts a call the kernel restarts.  sigwaitslock
- * held. */
+bool sigintr_interrupts(uint64_t sigs)
+{
+	for (; sigs; sigs &= sigs - 1) {
+		struct ksigaction act;
+		int sig = __builtin_ctzll(sigs) + 1;
+		if (rt_syscall4(SYS_rt_sigaction, sig, NULL, &act, 8) == 0 &&
+		    act.handler != (void *)SIG_DFL && act.handler != (void *)SIG_IGN &&
+		    !(act.flags & SA_RESTART))
+			return true;
+	}
+	return false;
+}
+
+/* Ends sw's wait for the signals its G has to raise: EINTR, unless the
+ * call is one the kernel restarts and no handler of theirs stops that.
+ * sigwaitslock held. */
 static bool end_for_kill(struct sigwait *sw, struct g **list)
 {
-	bool spurious = sw->restarts;
-	for (uint64_t d = due(sw->g); d; d &= d - 1) {
-		struct ksigaction act;
-		int sig = __builtin_ctzll(d) + 1;
-		if (rt_syscall4(SYS_rt_sigaction, sig, NULL, &act, 8) == 0 &&
-		    !(act.flags & SA_RESTART))
-			spurious = false;
-	}
-	return sw->end(sw, list, spurious);
+	return sw->end(sw, list, sw->restarts && !sigintr_interrupts(due(sw->g)));
 }
 
 /* The waits of Gs with signals to raise end (sysmon kicks the Gs that
@@ -205,11 +210,7 @@ void sigintr_kill(struct g *gp, int sig, bool from_handler)
 		if (sw->g == gp)
 			waits = end_for_kill(sw, &list);
 	unlock(&sigwaitslock);
-	while (list) {
-		struct g *next = list->schedlink;
-		ready(list);
-		list = next;
-	}
+	injectglist(list);
 	if (!waits)
 		intr_kick_sig(gp);
 }
