@@ -264,10 +264,12 @@ SHIM_EXPORT int sigpending(sigset_t *set)
 
 /* sigsuspend ends when a handler runs: one for a signal pthread_kill
  * left the G that mask lets through runs at once, with mask in force;
- * one sent while it waits kicks its M out of the call, and runs then. */
+ * one sent while it waits kicks its M out of the call, and runs then.
+ * So in a handler too (a collector's stopped thread waits there for the
+ * signal that resumes it, which the handler's mask kept in the G). */
 SHIM_EXPORT int sigsuspend(const sigset_t *mask)
 {
-	struct g *gp = shim_g_waits();
+	struct g *gp = shim_g();
 	if (!gp)
 		return HANDOFF_CANCEL(true, real.sigsuspend(mask));
 	uint64_t through = ~*(const uint64_t *)mask;
@@ -281,7 +283,7 @@ SHIM_EXPORT int sigsuspend(const sigset_t *mask)
 	}
 	atomic_store(&gp->sigwaitset, 0);
 	int e = errno;
-	sigintr_raise(gp, ~through);
+	sigintr_raise(gp, ~through, true);
 	errno = e;
 	return r;
 }
@@ -294,7 +296,7 @@ SHIM_EXPORT int sigsuspend(const sigset_t *mask)
 SHIM_EXPORT int pause(void)
 {
 	if (!io_g())
-		return real.pause();
+		return HANDOFF(true, real.pause());
 	int e = (int)io_cancel_check(netpoll_wait(NULL, 0, -1, WAIT_POLL));
 	errno = e == -EINTR || e == 0 ? EINTR : -e;
 	return -1;

@@ -197,7 +197,7 @@ long io_rw(struct iovop *op, bool all)
 static long do_iov(int fd, const struct iovec *iov, int cnt, bool write)
 {
 	if (!io_g())
-		return rt_syscall3(write ? SYS_writev : SYS_readv, fd, iov, cnt);
+		return HANDOFF(false, rt_syscall3(write ? SYS_writev : SYS_readv, fd, iov, cnt));
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
 	struct iovop op = { fd, &m, 0, false, write, false };
 	return io_rw(&op, write);

@@ -23,6 +23,14 @@ static inline struct g *io_g(void)
 	return gp && gp->m->p ? gp : NULL;
 }
 
+/* The calling G when a call that blocks its kernel thread may hand its P
+ * off (shim_g_syscall), and it holds one. */
+static inline struct g *io_g_syscall(void)
+{
+	struct g *gp = shim_g_syscall();
+	return gp && gp->m->p ? gp : NULL;
+}
+
 /* Evaluates expr, a call that may block the kernel thread, with the P
  * handed off meanwhile (at once when known_long); errno is expr's. */
 #define HANDOFF(known_long, expr) HANDOFF_(known_long, false, expr)
@@ -34,7 +42,7 @@ static inline struct g *io_g(void)
 
 #define HANDOFF_(known_long, cancel, expr)				\
 	({								\
-		struct g *hg_ = io_g();					\
+		struct g *hg_ = io_g_syscall();				\
 		struct intrhook hh_;					\
 		bool hc_ = (cancel) && hg_;				\
 		if (hc_)						\

@@ -127,7 +127,8 @@ SHIM_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	if (!io_g()) {
 		struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
-		return (int)io_ret(rt_syscall5(SYS_ppoll, fds, nfds, timeout < 0 ? NULL : &ts, NULL, 8));
+		return (int)io_ret(HANDOFF(false, rt_syscall5(SYS_ppoll, fds, nfds,
+							      timeout < 0 ? NULL : &ts, NULL, 8)));
 	}
 	return (int)io_ret(io_cancel_check(do_ppoll(fds, nfds, ms_deadline(timeout), NULL)));
 }
@@ -136,7 +137,7 @@ SHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tm
 		      const sigset_t *mask)
 {
 	if (!io_g())
-		return (int)io_ret(rt_syscall5(SYS_ppoll, fds, nfds, tmo, mask, 8));
+		return (int)io_ret(HANDOFF(false, rt_syscall5(SYS_ppoll, fds, nfds, tmo, mask, 8)));
 	int64_t deadline;
 	if (!ts_deadline(tmo, &deadline))
 		return (int)io_ret(-EINVAL);
@@ -268,7 +269,7 @@ static int64_t tv_deadline(const struct timeval *tv, bool *bad)
 SHIM_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 {
 	if (!io_g())
-		return (int)io_ret(rt_syscall5(SYS_select, nfds, rd, wr, ex, tv));
+		return (int)io_ret(HANDOFF(false, rt_syscall5(SYS_select, nfds, rd, wr, ex, tv)));
 	bool bad;
 	int64_t deadline = tv_deadline(tv, &bad);
 	if (bad) {
@@ -294,7 +295,8 @@ SHIM_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const stru
 			tp = &copy;
 		}
 		struct sigarg sa = { mask, 8 };
-		return (int)io_ret(rt_syscall6(SYS_pselect6, nfds, rd, wr, ex, tp, mask ? &sa : NULL));
+		return (int)io_ret(HANDOFF(false, rt_syscall6(SYS_pselect6, nfds, rd, wr, ex, tp,
+							      mask ? &sa : NULL)));
 	}
 	int64_t deadline;
 	if (!ts_deadline(ts, &deadline))
@@ -338,7 +340,8 @@ SHIM_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int time
 			    const sigset_t *mask)
 {
 	if (!io_g())
-		return (int)io_ret(rt_syscall6(SYS_epoll_pwait, epfd, evs, max, timeout, mask, 8));
+		return (int)io_ret(HANDOFF(false, rt_syscall6(SYS_epoll_pwait, epfd, evs, max,
+							      timeout, mask, 8)));
 	return (int)io_ret(io_cancel_check(do_epoll(epfd, evs, max, ms_deadline(timeout), mask)));
 }
 
@@ -351,7 +354,7 @@ SHIM_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int max,
 			     const struct timespec *ts, const sigset_t *mask)
 {
 	if (!io_g())
-		return (int)io_ret(rt_syscall6(SYS_epoll_pwait2, epfd, evs, max, ts, mask, 8));
+		return (int)io_ret(HANDOFF(false, rt_syscall6(SYS_epoll_pwait2, epfd, evs, max, ts, mask, 8)));
 	int64_t deadline;
 	if (!ts_deadline(ts, &deadline))
 		return (int)io_ret(-EINVAL);

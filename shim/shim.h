@@ -32,7 +32,10 @@ static inline struct g *shim_g(void)
 #define SHIM_SIGFRAMES 8
 struct shim_sigframes {
 	unsigned depth;
+	uint32_t clean;  /* bit i: frame i's handler was raised by goshim
+			    where the runtime holds nothing of the G */
 	uintptr_t frame[SHIM_SIGFRAMES];
+	uint64_t hmask[SHIM_SIGFRAMES];  /* the G's hmask before frame i */
 };
 extern __thread struct shim_sigframes shim_sigframes __attribute__((tls_model("initial-exec")));
 bool shim_in_handler_slow(void);
@@ -51,6 +54,22 @@ static inline struct g *shim_g_waits(void)
 {
 	struct g *gp = shim_g();
 	return gp && !shim_in_handler() ? gp : NULL;
+}
+
+/* The calling G when a call that blocks its kernel thread may hand the P
+ * off meanwhile: shim_g_waits's, and in a handler goshim raised where the
+ * runtime holds nothing of the G (a signal pthread_kill sent it) too.
+ * Such a handler still parks nothing (its frame is on the kernel thread's
+ * signal state), but the thread-stopping handlers of garbage collectors
+ * (sigsuspend until the collector is done) must not keep the P from the
+ * collector. */
+static inline struct g *shim_g_syscall(void)
+{
+	struct g *gp = shim_g();
+	if (!gp || !shim_in_handler())
+		return gp;
+	const struct shim_sigframes *f = &shim_sigframes;
+	return f->depth <= SHIM_SIGFRAMES && (f->clean >> (f->depth - 1) & 1) ? gp : NULL;
 }
 
 /* Monotonic deadline for a relative time from now (clamped far ahead). */

@@ -29,6 +29,7 @@
 static struct {
 	_Atomic(void *) fn;
 	_Atomic bool siginfo;  /* the program asked for SA_SIGINFO */
+	_Atomic uint64_t block;  /* what the kernel blocks while it runs */
 } handlers[NSIG];
 
 static bool process_directed(int sig, const siginfo_t *si)
@@ -65,12 +66,16 @@ static bool frame_left(uintptr_t frame, uintptr_t sp)
 }
 
 /* Forgets the handlers a longjmp (siglongjmp, a C++ throw) left: their
- * frames are gone from below sp. */
+ * frames are gone from below sp, and so are their masks. */
 static void forget_left(struct shim_sigframes *f, uintptr_t sp)
 {
+	unsigned depth = f->depth;
 	while (f->depth > 0 && f->depth <= SHIM_SIGFRAMES &&
 	       frame_left(f->frame[f->depth - 1], sp))
 		f->depth--;
+	struct g *gp = getg_user();
+	if (f->depth != depth && gp)
+		atomic_store_explicit(&gp->hmask, f->hmask[f->depth], memory_order_relaxed);
 }
 
 bool shim_in_handler_slow(void)
@@ -87,8 +92,27 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
 	forget_left(f, here);
 	unsigned depth = f->depth;
-	if (depth < SHIM_SIGFRAMES)
+	/* Raised by goshim for this G where it holds nothing of it: this
+	 * handler's blocking calls may hand the P off.  One frame takes it. */
+	struct g *gp = getg_user();
+	uint64_t bit = 1ull << (sig - 1);
+	bool clean = gp && (atomic_load_explicit(&gp->raising, memory_order_relaxed) & bit);
+	if (clean)
+		atomic_fetch_and(&gp->raising, ~bit);
+	uint64_t hmask_before = 0;
+	if (gp) {
+		/* Signals sent to the G wait for what the handler blocks. */
+		uint64_t was;
+		memcpy(&was, &((ucontext_t *)uc)->uc_sigmask, sizeof was);
+		hmask_before = atomic_load_explicit(&gp->hmask, memory_order_relaxed);
+		atomic_store_explicit(&gp->hmask, was | atomic_load(&handlers[sig].block),
+				      memory_order_relaxed);
+	}
+	if (depth < SHIM_SIGFRAMES) {
 		f->frame[depth] = here;
+		f->hmask[depth] = hmask_before;
+		f->clean = (f->clean & ~(1u << depth)) | (uint32_t)clean << depth;
+	}
 	/* In memory before the handler runs, whatever the compiler knows
 	 * of the calls: the handler's own calls read it. */
 	f->depth = depth + 1;
@@ -99,6 +123,17 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 		((void (*)(int))fn)(sig);
 	atomic_signal_fence(memory_order_seq_cst);
 	f->depth = depth;
+	if (gp) {
+		atomic_store_explicit(&gp->hmask, hmask_before, memory_order_relaxed);
+		sigintr_raise_on_return(gp, clean);
+		/* The return restores the mask of the signal's arrival (or
+		 * the handler's choice), whatever the handler's calls set. */
+		uint64_t back;
+		memcpy(&back, &((ucontext_t *)uc)->uc_sigmask, sizeof back);
+		struct m *mp = gp->m;  /* NULL: stopped in mcall, leaving */
+		if (mp)
+			__atomic_store_n(&mp->kmask, back, __ATOMIC_RELAXED);
+	}
 	if (!process_directed(sig, si))
 		return;
 	struct ksigaction now;
@@ -122,6 +157,11 @@ SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction
 	if (act && is_handler(act)) {
 		/* The handler first: a signal that comes as soon as the
 		 * kernel has the trampoline finds it. */
+		uint64_t block;
+		memcpy(&block, &act->sa_mask, sizeof block);
+		if (!(act->sa_flags & SA_NODEFER))
+			block |= 1ull << (sig - 1);
+		atomic_store(&handlers[sig].block, block);
 		atomic_store(&handlers[sig].siginfo, (act->sa_flags & SA_SIGINFO) != 0);
 		atomic_store_explicit(&handlers[sig].fn, (void *)act->sa_handler,
 				      memory_order_release);

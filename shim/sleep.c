@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "io.h"
 
 /* Sleeps the calling G until the monotonic deadline: 0, or -EINTR when
  * a signal's handler ended the sleep (as the kernel's, whatever the
@@ -35,7 +35,7 @@ SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	struct g *gp = shim_g_waits();
 	if (!gp)
-		return real.nanosleep(req, rem);
+		return HANDOFF(true, real.nanosleep(req, rem));
 	if (req->tv_sec < 0 || !shim_timespec_valid(req)) {
 		errno = EINVAL;
 		return -1;
@@ -62,7 +62,7 @@ SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespe
 	if (clock == CLOCK_THREAD_CPUTIME_ID)
 		return EINVAL;
 	if (!gp || !timer_clock(clock))
-		return real.clock_nanosleep(clock, flags, req, rem);
+		return HANDOFF(true, real.clock_nanosleep(clock, flags, req, rem));
 	if (!shim_timespec_valid(req) || req->tv_sec < 0)
 		return EINVAL;
 	if (flags & TIMER_ABSTIME)
@@ -74,7 +74,7 @@ SHIM_EXPORT int usleep(useconds_t usec)
 {
 	struct g *gp = shim_g_waits();
 	if (!gp)
-		return real.usleep(usec);
+		return HANDOFF(true, real.usleep(usec));
 	struct timespec ts = { usec / 1000000, (long)(usec % 1000000) * 1000 };
 	if (sleep_until(gp, shim_rel_deadline(&ts), NULL) == -EINTR) {
 		errno = EINTR;
@@ -87,7 +87,7 @@ SHIM_EXPORT unsigned int sleep(unsigned int seconds)
 {
 	struct g *gp = shim_g_waits();
 	if (!gp)
-		return real.sleep(seconds);
+		return (unsigned int)HANDOFF(true, (long)real.sleep(seconds));
 	struct timespec ts = { seconds, 0 };
 	/* Interrupted: the whole seconds not slept, errno EINTR (glibc's). */
 	if (sleep_until(gp, shim_rel_deadline(&ts), &ts) == -EINTR) {

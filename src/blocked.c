@@ -117,9 +117,49 @@ bool goshim_text(uintptr_t pc)
 	return pc >= text_lo && pc < text_hi;
 }
 
+/* The code of the libraries goshim's runtime calls into itself: libc
+ * (memcpy, malloc), the dynamic loader (TLS blocks), the vDSO (the
+ * clocks), the unwinders.  A G stopped there may be inside the runtime. */
+#define LIB_RANGES 16
+static struct { uintptr_t lo, hi; } lib_text[LIB_RANGES];
+static int nlib_text;
+
+static int find_libs(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	static const char *const names[] = { "libc.so", "ld-linux", "linux-vdso", "libgcc_s",
+					     "libunwind" };
+	const char *base = strrchr(info->dlpi_name, '/');
+	base = base ? base + 1 : info->dlpi_name;
+	bool runtime_lib = false;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		runtime_lib |= strncmp(base, names[i], strlen(names[i])) == 0;
+	for (int i = 0; runtime_lib && i < info->dlpi_phnum && nlib_text < LIB_RANGES; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			lib_text[nlib_text].lo = info->dlpi_addr + ph->p_vaddr;
+			lib_text[nlib_text].hi = lib_text[nlib_text].lo + ph->p_memsz;
+			nlib_text++;
+		}
+	}
+	return 0;
+}
+
+bool runtime_text(uintptr_t pc)
+{
+	if (goshim_text(pc))
+		return true;
+	for (int i = 0; i < nlib_text; i++)
+		if (pc >= lib_text[i].lo && pc < lib_text[i].hi)
+			return true;
+	return false;
+}
+
 void spare_init(void)
 {
 	dl_iterate_phdr(find_text, (void *)(uintptr_t)spare_init);
+	dl_iterate_phdr(find_libs, NULL);
 	for (int32_t i = gomaxprocs; i < nallp; i++) {
 		allp[i]->spare = true;
 		atomic_store(&allp[i]->status, P_SPARE);

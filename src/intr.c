@@ -148,13 +148,15 @@ void intr_kick_sig(struct g *gp)
  * SA_RESTART, as the kernel's would have ended it. */
 static void sig_kicked(struct g *gp, ucontext_t *uc)
 {
-	bool eintr = sigintr_interrupts(atomic_load(&gp->sigpend) & ~atomic_load(&gp->sigmask));
-	uint64_t mask = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
-	sigintr_raise(gp, mask);
-	/* The mask the handler's return restores is the G's too. */
-	memcpy(&uc->uc_sigmask, &mask, sizeof mask);
+	uint64_t mask = g_blocks(gp);
+	bool eintr = sigintr_interrupts(atomic_load(&gp->sigpend) & ~mask);
 	greg_t *r = uc->uc_mcontext.gregs;
 	const unsigned char *ip = (const unsigned char *)r[REG_RIP];
+	/* Stopped in the program's own code, the G holds nothing of the
+	 * runtime: its handlers may hand the P off. */
+	sigintr_raise(gp, mask, !runtime_text((uintptr_t)ip));
+	/* The mask the handler's return restores is the G's too. */
+	memcpy(&uc->uc_sigmask, &mask, sizeof mask);
 	if (eintr && atomic_load(&gp->status) == G_SYSCALL && ip[0] == 0x0f && ip[1] == 0x05) {
 		r[REG_RAX] = -EINTR;
 		r[REG_RIP] += 2;

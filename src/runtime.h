@@ -310,6 +310,20 @@ struct g {
 	/* The signals its system call waits for (sigwait, sigsuspend), 0
 	 * when in none: pthread_kill kicks its M for one of them.  Owner. */
 	_Atomic uint64_t sigwaitset;
+	/* The address its sema wait is queued on (sema.c), NULL when in
+	 * none: a signal sent to it finds the wait there.  Set by the owner
+	 * as it queues and by a requeue, both under the address's root
+	 * lock; cleared by the owner once woken. */
+	_Atomic uint32_t *_Atomic semaddr;
+	/* The signals sigintr_raise sends it at a point where the runtime
+	 * holds nothing of it: the handler that runs for one may hand the P
+	 * off for its blocking calls (shim/signal.c).  Owner. */
+	_Atomic uint64_t raising;
+	/* In a handler of the program: the mask in force there (the G's
+	 * when the signal came, the handler's sa_mask, the signal), which
+	 * signals sent to the G wait for as the kernel's would; 0 outside
+	 * handlers.  Owner (shim/signal.c's trampoline). */
+	_Atomic uint64_t hmask;
 
 	struct unwind_buf *cleanup;     /* innermost C cleanup buffer; owner */
 	struct _Unwind_Exception unwind_exc; /* pthread_exit's forced unwind */
@@ -691,6 +705,10 @@ void intr_init(void);
 void intr_reclaim(void);
 /* Whether pc lies in goshim's own code (known once spare_init ran). */
 bool goshim_text(uintptr_t pc);
+/* Whether pc is in goshim or in a library its runtime calls into (libc,
+ * the dynamic loader, the vDSO, the unwinders): a G stopped at pc may be
+ * inside the runtime, holding its locks or its P's state half changed. */
+bool runtime_text(uintptr_t pc);
 
 /* ---------------------------------------------------------------- sema */
 
@@ -724,6 +742,12 @@ int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int
 		 const uint32_t *cmpval, bool untimed);
 /* Waiters queued on addr now (racy unless the caller excludes new ones). */
 int sema_nwaiters(_Atomic uint32_t *addr);
+/* A signal was sent to gp (sigintr_kill): if it waits here, its wait
+ * ends as a spurious wake-up, which every caller re-checks and waits
+ * again after (a mutex, a condvar's return 0, a futex's), with the
+ * handler run in between, as the kernel runs it in a futex wait.
+ * Returns whether it ended one (gp goes on *list). */
+bool sema_kill(struct g *gp, struct g **list);
 /* A signal handler's sema_wake of a semaphore's value word (async-signal-
  * safe): the poller wakes as many of addr's WAIT_SEMAPHORE waiters as the
  * value lets take it (sema_run_deferred). */
@@ -818,12 +842,23 @@ int sigintr_value(struct g *gp, int sig, union sigval value, bool from_handler);
 /* Raises gp's pending signals that mask does not block on its kernel
  * thread, with mask in force there meanwhile: their handlers run before
  * it returns.  The G's own mask is the kernel thread's after.  gp is the
- * caller. */
-void sigintr_raise(struct g *gp, uint64_t mask);
+ * caller; clean: the runtime holds nothing of it here (gp->raising). */
+void sigintr_raise(struct g *gp, uint64_t mask, bool clean);
+/* The signals gp blocks now: its mask, and in a handler the handler's. */
+static inline uint64_t g_blocks(struct g *gp)
+{
+	return atomic_load_explicit(&gp->sigmask, memory_order_relaxed) |
+	       atomic_load_explicit(&gp->hmask, memory_order_relaxed);
+}
+/* In the trampoline, as a handler of gp returns: the signals sent to gp
+ * that the handler blocked go to its kernel thread, still blocked there,
+ * so that the kernel runs their handlers once the handler's frame is
+ * gone, as it does for its own pending signals. */
+void sigintr_raise_on_return(struct g *gp, bool clean);
 static inline void sigintr_check(struct g *gp)
 {
 	if (unlikely(atomic_load_explicit(&gp->sigpend, memory_order_relaxed)))
-		sigintr_raise(gp, atomic_load_explicit(&gp->sigmask, memory_order_relaxed));
+		sigintr_raise(gp, g_blocks(gp), true);
 }
 /* Takes one of the signals of set pending in gp (the lowest), or 0.  A
  * wait for signals (sigwait) takes them from the G, not from its kernel

@@ -288,7 +288,16 @@ static int wait_common(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 	enqueue(r, &w);
 	if (reason == WAIT_SEMAPHORE)
 		atomic_fetch_add(&nsemwaiters, 1);
-	if (w.g) {
+	/* The address published, then the G's pending signals read (both
+	 * seq_cst): a pthread_kill stores the signal, then reads the
+	 * address (sema_kill), so one of the two sees the other. */
+	if (w.g)
+		atomic_store(&w.g->semaddr, addr);
+	if (w.g && unlikely(atomic_load(&w.g->sigpend) & ~g_blocks(w.g))) {
+		dequeue(r, &w);
+		w.state = W_WOKEN;
+		unlock(&r->lock);
+	} else if (w.g) {
 		struct park_unlock pu = { r, 0 };
 		if (deadline >= 0) {
 			w.timer.when = deadline;
@@ -320,6 +329,8 @@ static int wait_common(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 			rt_futex_wait(&w.kword, 0, tsp);
 		}
 	}
+	if (w.g)
+		atomic_store_explicit(&w.g->semaddr, NULL, memory_order_relaxed);
 	if (reason == WAIT_SEMAPHORE)
 		atomic_fetch_sub(&nsemwaiters, 1);
 	if (sig)
@@ -433,6 +444,8 @@ int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int
 		dequeue(r, w);
 		w->addr = addr2;
 		w->untimed |= untimed;
+		if (w->g)
+			atomic_store(&w->g->semaddr, addr2);
 		atomic_store(&w->root, r2);
 		enqueue(r2, w);
 		nmove--;
@@ -442,6 +455,37 @@ int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int
 	unlock2(&r->lock, &r2->lock);
 	wake_taken(woken, NULL);
 	return count;
+}
+
+bool sema_kill(struct g *gp, struct g **list)
+{
+	for (;;) {
+		_Atomic uint32_t *addr = atomic_load(&gp->semaddr);
+		if (!addr)
+			return false;  /* it raises the signal when it returns */
+		struct semroot *r = root_of(addr);
+		lock(&r->lock);
+		if (atomic_load_explicit(&gp->semaddr, memory_order_relaxed) != addr) {
+			unlock(&r->lock);
+			continue;  /* requeued, or it returned meanwhile */
+		}
+		/* The address is the G's while it is queued there: the
+		 * record found is its wait's, alive until dequeued.  A
+		 * waiter moved onto a mutex for good is woken too: it
+		 * retries the mutex after its handler. */
+		struct waiter *w = first_of(r, addr);
+		while (w && w->g != gp)
+			w = w->next;
+		bool ended = w && w->state == W_WAITING;
+		if (ended) {
+			dequeue(r, w);
+			w->state = W_WOKEN;
+		}
+		unlock(&r->lock);
+		if (ended)
+			wake_waiter(w, list);
+		return ended;
+	}
 }
 
 int sema_nwaiters(_Atomic uint32_t *addr)

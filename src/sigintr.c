@@ -16,7 +16,9 @@
  * G raises it on its own kernel thread (sigintr_raise), where the kernel
  * runs the handler at once: the G's wait on the list ends for it (with
  * EINTR as the kernel's call would, or spuriously when the handler
- * restarts the call: the call waits again after it), a G that runs is
+ * restarts the call: the call waits again after it), so does a sema
+ * wait (a mutex's, a condvar's: spuriously, as glibc's futex wait
+ * goes on after the handler, sema_kill), a G that runs is
  * kicked (intr.c: its M's SIGCANCEL handler raises them), and a G that
  * returns from a system call or unblocks them raises them then.  One it
  * blocks stays in the G until it unblocks it or a sigwait takes it
@@ -105,8 +107,7 @@ static _Atomic bool kills_deferred, kicks_wanted;
 /* The signals gp has to raise now: those it does not block. */
 static uint64_t due(struct g *gp)
 {
-	return atomic_load_explicit(&gp->sigpend, memory_order_relaxed) &
-	       ~atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
+	return atomic_load_explicit(&gp->sigpend, memory_order_relaxed) & ~g_blocks(gp);
 }
 
 bool sigintr_interrupts(uint64_t sigs)
@@ -130,13 +131,18 @@ static bool end_for_kill(struct sigwait *sw, struct g **list)
 	return sw->end(sw, list, sw->restarts && !sigintr_interrupts(due(sw->g)));
 }
 
-/* The waits of Gs with signals to raise end (sysmon kicks the Gs that
- * run: sigintr_rekick). */
+/* The waits of Gs with signals to raise end, on the list and in sema
+ * waits (sysmon kicks the Gs that run: sigintr_rekick). */
 static void kills_deliver(struct g **list)
 {
 	for (struct sigwait *sw = sigwaits; sw; sw = sw->next)
 		if (due(sw->g))
 			end_for_kill(sw, list);
+	for (uint32_t i = 0, n = allg_count(); i < n; i++) {
+		struct g *gp = allg_at(i);
+		if (due(gp))
+			sema_kill(gp, list);
+	}
 }
 
 void sigintr_deliver(struct g **list)
@@ -210,6 +216,8 @@ void sigintr_kill(struct g *gp, int sig, bool from_handler)
 		if (sw->g == gp)
 			waits = end_for_kill(sw, &list);
 	unlock(&sigwaitslock);
+	if (!waits)
+		waits = sema_kill(gp, &list);
 	injectglist(list);
 	if (!waits)
 		intr_kick_sig(gp);
@@ -282,23 +290,46 @@ int sigintr_take_info(struct g *gp, uint64_t set, siginfo_t *info)
 	return sig;
 }
 
-void sigintr_raise(struct g *gp, uint64_t mask)
+/* Sends gp's pending signals of due to its kernel thread (gp is the
+ * caller), each marked for the trampoline when clean. */
+static void raise_due(struct g *gp, uint64_t due, bool clean)
+{
+	long pid = rt_syscall0(SYS_getpid);
+	for (; due; due &= due - 1) {
+		int sig = __builtin_ctzll(due) + 1;
+		/* The handler may park the G: its M is read each time. */
+		if (!(atomic_fetch_and(&gp->sigpend, ~sigbit(sig)) & sigbit(sig)))
+			continue;
+		if (clean)
+			atomic_fetch_or(&gp->raising, sigbit(sig));
+		send_here(gp, pid, sig);
+	}
+}
+
+void sigintr_raise(struct g *gp, uint64_t mask, bool clean)
 {
 	uint64_t due = atomic_load(&gp->sigpend) & ~mask;
 	if (!due)
 		return;
 	int e = errno;
 	/* The kernel thread blocks what mask blocks (it may have come from
-	 * another G's): the raised signal is for this G alone. */
+	 * another G's): the raised signal is for this G alone.  The kernel
+	 * runs each handler as its tgkill returns. */
 	rt_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
-	long pid = rt_syscall0(SYS_getpid);
-	for (; due; due &= due - 1) {
-		int sig = __builtin_ctzll(due) + 1;
-		/* The handler may park the G: its M is read each time. */
-		if (atomic_fetch_and(&gp->sigpend, ~sigbit(sig)) & sigbit(sig))
-			send_here(gp, pid, sig);
-	}
-	m_setmask(gp->m, atomic_load_explicit(&gp->sigmask, memory_order_relaxed));
+	raise_due(gp, due, clean);
+	atomic_fetch_and(&gp->raising, ~due);
+	m_setmask(gp->m, g_blocks(gp));
+	errno = e;
+}
+
+void sigintr_raise_on_return(struct g *gp, bool clean)
+{
+	uint64_t due = atomic_load(&gp->sigpend) & ~g_blocks(gp);
+	/* A G stopped in mcall has left its M: its wait's end raises them. */
+	if (!due || !gp->m)
+		return;
+	int e = errno;
+	raise_due(gp, due, clean);
 	errno = e;
 }
 

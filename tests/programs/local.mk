@@ -222,6 +222,11 @@ tests_programs_pthread_kill_SOURCES = tests/programs/pthread_kill.c
 tests_programs_pthread_kill_CFLAGS = $(tests_programs_cflags)
 tests_programs_pthread_kill_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/signal_stop
+tests_programs_signal_stop_SOURCES = tests/programs/signal_stop.c
+tests_programs_signal_stop_CFLAGS = $(tests_programs_cflags)
+tests_programs_signal_stop_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/sigmask_moves
 tests_programs_sigmask_moves_SOURCES = tests/programs/sigmask_moves.c
 tests_programs_sigmask_moves_CFLAGS = $(tests_programs_cflags)
@@ -283,6 +288,7 @@ tests_programs_ptests = \
 	tests/programs/robust.ptest \
 	tests/programs/self_equal.ptest \
 	tests/programs/sigmask_moves.ptest \
+	tests/programs/signal_stop.ptest \
 	tests/programs/sigwait.ptest \
 	tests/programs/sem.ptest \
 	tests/programs/sem_signal.ptest \
@@ -312,6 +318,18 @@ tests/programs/rust_sync: $(srcdir)/tests/programs/rust_sync.rs
 	$(AM_V_GEN)$(RUSTC) --edition 2018 -O -o $@ $(srcdir)/tests/programs/rust_sync.rs
 endif
 EXTRA_DIST += tests/programs/rust_sync.rs
+
+# The Boehm-Demers-Weiser collector's threads (GC_THREADS), built when
+# libgc-dev is installed.
+if HAVE_BDWGC
+check_PROGRAMS += tests/programs/gc_threads
+tests_programs_ptests += tests/programs/gc_threads.ptest
+tests_programs_gc_threads_SOURCES = tests/programs/gc_threads.c
+tests_programs_gc_threads_CFLAGS = $(tests_programs_cflags) $(BDWGC_CFLAGS)
+tests_programs_gc_threads_LDFLAGS = $(tests_programs_ldflags)
+tests_programs_gc_threads_LDADD = $(BDWGC_LIBS)
+endif
+EXTRA_DIST += tests/programs/gc_threads.c
 
 TESTS += $(tests_programs_ptests)
 TEST_EXTENSIONS += .ptest
