@@ -272,18 +272,22 @@ SHIM_EXPORT int sigsuspend(const sigset_t *mask)
 	struct g *gp = shim_g();
 	if (!gp)
 		return HANDOFF_CANCEL(true, real.sigsuspend(mask));
+	/* In a handler that stopped the G inside the runtime, no
+	 * cancellation acts and no handler raised here is clean. */
+	bool clean = shim_g_syscall() != NULL;
 	uint64_t through = ~*(const uint64_t *)mask;
 	atomic_store(&gp->sigwaitset, through);
 	int r = -1;
 	if (atomic_load(&gp->sigpend) & through) {
-		shim_testcancel(gp);
+		if (clean)
+			shim_testcancel(gp);
 		errno = EINTR;
 	} else {
 		r = HANDOFF_CANCEL(true, real.sigsuspend(mask));
 	}
 	atomic_store(&gp->sigwaitset, 0);
 	int e = errno;
-	sigintr_raise(gp, ~through, true);
+	sigintr_raise(gp, ~through, clean);
 	errno = e;
 	return r;
 }
