@@ -284,6 +284,10 @@ static void reset_g(struct g *gp)
 	atomic_store_explicit(&gp->sigpend, 0, memory_order_relaxed);
 	atomic_store_explicit(&gp->sigqueued, 0, memory_order_relaxed);
 	atomic_store_explicit(&gp->sigwaitset, 0, memory_order_relaxed);
+	/* Nor a handler running (the last one may have left by
+	 * pthread_exit from a handler). */
+	atomic_store_explicit(&gp->hmask, 0, memory_order_relaxed);
+	atomic_store_explicit(&gp->raising, 0, memory_order_relaxed);
 	gp->affinity = NULL;
 	gp->affinity_size = 0;
 	atomic_store(&gp->joiner, NULL);

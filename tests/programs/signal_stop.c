@@ -14,7 +14,11 @@
  * stops are over.  Every
  * stop must be acknowledged by every thread within TRY_MS; while the world
  * is stopped, no worker moves the token.  Then main releases the blocked
- * threads: each got what it waited for only then, and exclusion held. */
+ * threads: each got what it waited for only then, and exclusion held.
+ *
+ * Then EXIT_ROUNDS times: a thread leaves by pthread_exit from a handler
+ * that blocks every signal, and the next thread (goshim reuses the
+ * record) must still run the handler of a signal sent to it. */
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <pthread.h>
@@ -171,6 +175,60 @@ static void *worker(void *arg)
     }
 }
 
+#define EXIT_ROUNDS 20
+#define SIG_EXIT SIGUSR1
+#define SIG_PING SIGUSR2
+
+static sem_t pings, hold;
+
+static void on_exit_sig(int sig)
+{
+    (void)sig;
+    pthread_exit(NULL);
+}
+
+static void on_ping(int sig)
+{
+    (void)sig;
+    sem_post(&pings);
+}
+
+static void *holder(void *arg)
+{
+    while (sem_wait(&hold) != 0)
+        CHECK(errno == EINTR);
+    return arg;
+}
+
+static bool sem_take(sem_t *s, int64_t deadline_ns);
+
+static void exit_from_handler(void)
+{
+    CHECK(sem_init(&pings, 0, 0) == 0);
+    CHECK(sem_init(&hold, 0, 0) == 0);
+    struct sigaction sa = { 0 };
+    sa.sa_handler = on_exit_sig;
+    sigfillset(&sa.sa_mask);
+    CHECK(sigaction(SIG_EXIT, &sa, NULL) == 0);
+    sa.sa_handler = on_ping;
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIG_PING, &sa, NULL) == 0);
+    for (int i = 0; i < EXIT_ROUNDS; i++) {
+        pthread_t t;
+        void *ret = NULL;
+        CHECK_RC(pthread_create(&t, NULL, holder, &hold), 0);
+        CHECK_RC(pthread_kill(t, SIG_EXIT), 0);
+        CHECK_RC(pthread_join(t, &ret), 0);
+        CHECK(ret == NULL);  /* left from the handler */
+        CHECK_RC(pthread_create(&t, NULL, holder, &hold), 0);
+        CHECK_RC(pthread_kill(t, SIG_PING), 0);
+        CHECK(sem_take(&pings, now_ns() + TRY_MS * NSEC_PER_MSEC));
+        CHECK(sem_post(&hold) == 0);
+        CHECK_RC(pthread_join(t, &ret), 0);
+        CHECK(ret == &hold);
+    }
+}
+
 static bool sem_take(sem_t *s, int64_t deadline_ns)
 {
     struct timespec ts;
@@ -255,7 +313,8 @@ int main(void)
     CHECK(atomic_load(&token) > 0);
     CHECK(atomic_load(&handlers_run) > 0);
     CHECK_RC(pthread_barrier_destroy(&barrier), 0);
-    printf("signal_stop: %ld stops, %ld handlers, %ld token passes\n", stopped_rounds,
-           atomic_load(&handlers_run), atomic_load(&token));
+    exit_from_handler();
+    printf("signal_stop: %ld stops, %ld handlers, %ld token passes, %d exits from a handler\n",
+           stopped_rounds, atomic_load(&handlers_run), atomic_load(&token), EXIT_ROUNDS);
     return 0;
 }
