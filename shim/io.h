@@ -40,9 +40,13 @@ static inline struct g *io_g_syscall(void)
  * with EINTR, which then acts upon it).  expr is an integer call. */
 #define HANDOFF_CANCEL(known_long, expr) HANDOFF_(known_long, true, expr)
 
+/* In a handler the G comes back on its own M even when it must wait for a
+ * P (exitsyscall_keepm): the handler's frame is that kernel thread's
+ * signal state, its return restores that thread's mask. */
 #define HANDOFF_(known_long, cancel, expr)				\
 	({								\
 		struct g *hg_ = io_g_syscall();				\
+		bool hk_ = hg_ && shim_in_handler();			\
 		struct intrhook hh_;					\
 		bool hc_ = (cancel) && hg_;				\
 		if (hc_)						\
@@ -57,7 +61,9 @@ static inline struct g *io_g_syscall(void)
 		int errno_ = errno;					\
 		if (hc_)						\
 			cancel_leave(hg_, &hh_);			\
-		if (hg_)						\
+		if (hk_)						\
+			exitsyscall_keepm();				\
+		else if (hg_)						\
 			exitsyscall();					\
 		if (hc_ && ((long)r_ == -EINTR ||			\
 			    ((long)r_ == -1 && errno_ == EINTR)))	\

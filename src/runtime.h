@@ -379,6 +379,8 @@ struct m {
 	struct p *p;                    /* P held; owner */
 	struct p *nextp;                /* P handed over by start_m */
 	struct p *oldp;                 /* P left in P_SYSCALL by entersyscall */
+	struct g *nextg;                /* G it runs next, ahead of any
+					 * queue (exitsyscall0 with keepm); owner */
 	bool spinning;                  /* owner; counted in sched.nmspinning */
 	struct note park;               /* stop_m sleeps here */
 	struct m *schedlink;            /* sched.midle; sched.lock */

@@ -473,14 +473,14 @@ static inline void switch_to(struct m *mp, struct ctx *save, struct g *gp, bool 
 }
 
 /* gp must resume on the M it waits on (exitsyscall0): that M gets gp,
- * as runnext, with this M's P, and this M goes idle (Go's startlockedm). */
+ * to run next, with this M's P, and this M goes idle (Go's startlockedm). */
 static void handoff_locked(struct m *mp, struct g *gp)
 {
 	struct m *m2 = gp->lockedm;
 	gp->lockedm = NULL;
 	if (mp->spinning)
 		reset_spinning(mp);
-	runq_put(mp->p, gp, true);
+	m2->nextg = gp;  /* in no queue: no other M can take it */
 	m2->nextp = release_p();
 	note_wakeup(&m2->park);
 	stop_m(mp);
@@ -490,8 +490,11 @@ void sched_loop(struct m *mp)
 {
 	for (;;) {
 		finish_switch(mp);
-		bool inherit_time;
-		struct g *gp = find_runnable(mp, &inherit_time);
+		bool inherit_time = true;
+		struct g *gp = mp->nextg;
+		mp->nextg = NULL;
+		if (likely(!gp))
+			gp = find_runnable(mp, &inherit_time);
 		if (unlikely(gp->lockedm && gp->lockedm != mp)) {
 			handoff_locked(mp, gp);
 			continue;

@@ -132,9 +132,13 @@ static void exitsyscall0(struct g *gp, void *keepm)
 	}
 	unlock(&sched.lock);
 	if (pp) {
-		/* Got one after all: gp runs next, here. */
+		/* Got one after all: gp runs next, here (with keepm out of
+		 * any queue, where another M could take it). */
 		acquire_p(pp);
-		runq_put(pp, gp, true);
+		if (keepm)
+			mp->nextg = gp;
+		else
+			runq_put(pp, gp, true);
 		return;
 	}
 	if (!keepm) {
@@ -146,7 +150,7 @@ static void exitsyscall0(struct g *gp, void *keepm)
 	note_clear(&mp->park);
 	pp = mp->nextp;
 	mp->nextp = NULL;
-	acquire_p(pp);  /* gp is its runnext */
+	acquire_p(pp);  /* gp is its nextg */
 }
 
 static void exitsyscall_(bool keepm)

@@ -5,8 +5,9 @@
  * post per thread, that no thread runs.  Natively the handler runs at
  * once in a thread that waits for a mutex, a condition variable, a
  * read-write lock, a barrier, a join or a raw futex, and the wait goes
- * on after it (a condition variable may return spuriously); and the
- * threads that sit in sigsuspend do not keep the collector from running.
+ * on after it (a condition variable may return spuriously); the
+ * threads that sit in sigsuspend do not keep the collector from running;
+ * and a handler ends on the kernel thread it began on (gettid).
  *
  * ROUNDS rounds of stop and resume over: threads blocked for the whole
  * run in each of those waits (main holds what they wait for), and
@@ -39,12 +40,13 @@
 
 static sem_t acks;
 static atomic_int stop_gen, resume_gen;
-static atomic_long handlers_run;
+static atomic_long handlers_run, handlers_moved;
 
 static void on_suspend(int sig)
 {
     (void)sig;
     int my = atomic_load(&stop_gen);
+    pid_t tid = gettid();
     atomic_fetch_add(&handlers_run, 1);
     sigset_t wait_mask;
     sigfillset(&wait_mask);
@@ -52,6 +54,9 @@ static void on_suspend(int sig)
     sem_post(&acks);
     while (atomic_load(&resume_gen) < my)
         sigsuspend(&wait_mask);
+    /* A handler runs on one kernel thread from start to end. */
+    if (gettid() != tid)
+        atomic_fetch_add(&handlers_moved, 1);
 }
 
 static void on_resume(int sig)
@@ -312,6 +317,7 @@ int main(void)
     CHECK(atomic_load(&got) == NBLOCKED);
     CHECK(atomic_load(&token) > 0);
     CHECK(atomic_load(&handlers_run) > 0);
+    CHECK(atomic_load(&handlers_moved) == 0);
     CHECK_RC(pthread_barrier_destroy(&barrier), 0);
     exit_from_handler();
     printf("signal_stop: %ld stops, %ld handlers, %ld token passes, %d exits from a handler\n",
