@@ -746,9 +746,11 @@ int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int
 int sema_nwaiters(_Atomic uint32_t *addr);
 /* A signal was sent to gp (sigintr_kill): if it waits here, its wait
  * ends as a spurious wake-up, which every caller re-checks and waits
- * again after (a mutex, a condvar's return 0, a futex's), with the
- * handler run in between, as the kernel runs it in a futex wait.
- * Returns whether it ended one (gp goes on *list). */
+ * again after (a mutex, a condvar's return 0), with the handler run in
+ * between, as the kernel runs it in glibc's futex waits; a raw futex
+ * wait (WAIT_FUTEX) ends with -EINTR when a handler without SA_RESTART
+ * runs, as the kernel's.  Returns whether it ended one (gp goes on
+ * *list). */
 bool sema_kill(struct g *gp, struct g **list);
 /* A signal handler's sema_wake of a semaphore's value word (async-signal-
  * safe): the poller wakes as many of addr's WAIT_SEMAPHORE waiters as the

@@ -293,10 +293,13 @@ static int wait_common(_Atomic uint32_t *addr, uint32_t val, int64_t deadline,
 	 * address (sema_kill), so one of the two sees the other. */
 	if (w.g)
 		atomic_store(&w.g->semaddr, addr);
-	if (w.g && unlikely(atomic_load(&w.g->sigpend) & ~g_blocks(w.g))) {
+	uint64_t killed = w.g ? atomic_load(&w.g->sigpend) & ~g_blocks(w.g) : 0;
+	if (unlikely(killed)) {
 		dequeue(r, &w);
 		w.state = W_WOKEN;
 		unlock(&r->lock);
+		if (reason == WAIT_FUTEX && sigintr_interrupts(killed))
+			w.state = W_INTR;  /* sema_kill's answer */
 	} else if (w.g) {
 		struct park_unlock pu = { r, 0 };
 		if (deadline >= 0) {
@@ -459,6 +462,10 @@ int sema_requeue(_Atomic uint32_t *addr, _Atomic uint32_t *addr2, int nwake, int
 
 bool sema_kill(struct g *gp, struct g **list)
 {
+	/* A raw futex wait ends as the kernel's: EINTR when a handler
+	 * without SA_RESTART runs; the other waits wake spuriously. */
+	int futex_why = sigintr_interrupts(atomic_load(&gp->sigpend) & ~g_blocks(gp)) ? W_INTR
+										      : W_WOKEN;
 	for (;;) {
 		_Atomic uint32_t *addr = atomic_load(&gp->semaddr);
 		if (!addr)
@@ -479,7 +486,7 @@ bool sema_kill(struct g *gp, struct g **list)
 		bool ended = w && w->state == W_WAITING;
 		if (ended) {
 			dequeue(r, w);
-			w->state = W_WOKEN;
+			w->state = w->reason == WAIT_FUTEX ? futex_why : W_WOKEN;
 		}
 		unlock(&r->lock);
 		if (ended)

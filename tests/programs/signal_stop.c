@@ -234,6 +234,37 @@ static void exit_from_handler(void)
     }
 }
 
+/* A raw futex wait that a handler without SA_RESTART interrupts fails
+ * with EINTR, as the kernel's (a signal that comes before the wait only
+ * runs the handler: sent until the waiter reports EINTR). */
+static _Atomic uint32_t eintr_word;
+static atomic_int eintr_seen, pings_seen;
+
+static void *futex_eintr_waiter(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&eintr_seen)) {
+        long r = syscall(SYS_futex, &eintr_word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+        CHECK(r == 0 || errno == EINTR || errno == EAGAIN);
+        if (r != 0 && errno == EINTR)
+            atomic_store(&eintr_seen, 1);
+    }
+    return NULL;
+}
+
+static void send_ping(void *arg)
+{
+    CHECK_RC(pthread_kill(*(pthread_t *)arg, SIG_PING), 0);
+}
+
+static void futex_eintr(void)
+{
+    pthread_t t;
+    CHECK_RC(pthread_create(&t, NULL, futex_eintr_waiter, NULL), 0);
+    CHECK(signal_until(&eintr_seen, &pings_seen, 0, send_ping, &t, TRY_MS));
+    CHECK_RC(pthread_join(t, NULL), 0);
+}
+
 static bool sem_take(sem_t *s, int64_t deadline_ns)
 {
     struct timespec ts;
@@ -320,6 +351,7 @@ int main(void)
     CHECK(atomic_load(&handlers_moved) == 0);
     CHECK_RC(pthread_barrier_destroy(&barrier), 0);
     exit_from_handler();
+    futex_eintr();
     printf("signal_stop: %ld stops, %ld handlers, %ld token passes, %d exits from a handler\n",
            stopped_rounds, atomic_load(&handlers_run), atomic_load(&token), EXIT_ROUNDS);
     return 0;
