@@ -43,17 +43,23 @@ int32_t nallp;
  * program's. */
 static uintptr_t text_lo, text_hi;
 
+/* Whether program header i of info is loaded code: its range in *lo, *hi. */
+static bool code_segment(const struct dl_phdr_info *info, int i, uintptr_t *lo, uintptr_t *hi)
+{
+	const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+	*lo = info->dlpi_addr + ph->p_vaddr;
+	*hi = *lo + ph->p_memsz;
+	return ph->p_type == PT_LOAD && (ph->p_flags & PF_X);
+}
+
 static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
-	uintptr_t self = (uintptr_t)arg;
+	uintptr_t self = (uintptr_t)arg, lo, hi;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && self >= lo &&
-		    self < lo + ph->p_memsz) {
+		if (code_segment(info, i, &lo, &hi) && self >= lo && self < hi) {
 			text_lo = lo;
-			text_hi = lo + ph->p_memsz;
+			text_hi = hi;
 			return 1;
 		}
 	}
@@ -135,14 +141,9 @@ static int find_libs(struct dl_phdr_info *info, size_t size, void *arg)
 	bool runtime_lib = false;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		runtime_lib |= strncmp(base, names[i], strlen(names[i])) == 0;
-	for (int i = 0; runtime_lib && i < info->dlpi_phnum && nlib_text < LIB_RANGES; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-			lib_text[nlib_text].lo = info->dlpi_addr + ph->p_vaddr;
-			lib_text[nlib_text].hi = lib_text[nlib_text].lo + ph->p_memsz;
+	for (int i = 0; runtime_lib && i < info->dlpi_phnum && nlib_text < LIB_RANGES; i++)
+		if (code_segment(info, i, &lib_text[nlib_text].lo, &lib_text[nlib_text].hi))
 			nlib_text++;
-		}
-	}
 	return 0;
 }
 
