@@ -75,15 +75,16 @@ static void *sysmon(void *arg)
 			}
 		}
 		/* Nobody polled for 10 ms (every M busy running Gs): poll
-		 * here, or readied I/O waits for the next idle M. */
+		 * here, or readied I/O waits for the next idle M.  What it
+		 * finds does not keep sysmon at its shortest delay, as in Go:
+		 * a busy server has ready I/O at every such poll, and waking
+		 * every 20 us for it would take a core's tenth from the Ms. */
 		int64_t lp = atomic_load(&sched.lastpoll);
 		if (netpoll_anywaiters() && lp != 0 && lp + 10000000 < now &&
 		    atomic_compare_exchange_strong(&sched.lastpoll, &lp, now)) {
 			struct g *list = netpoll(0);
-			if (list) {
+			if (list)
 				injectglist(list);
-				worked = true;
-			}
 		}
 		/* What signal handlers left waits for a poll: every M may
 		 * be busy running Gs. */
