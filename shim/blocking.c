@@ -156,10 +156,33 @@ SHIM_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 
 /* A cancellation point on entry: glibc's system retries its wait for the
  * child on EINTR, so a request that comes later acts after it. */
+/* system, popen and posix_spawn start a process without fork's handlers:
+ * the child shares this process's files (fork_epoch). */
 SHIM_EXPORT int system(const char *cmd)
 {
 	io_testcancel();
+	fork_epoch_bump();
 	return HANDOFF(true, real.system(cmd));
+}
+
+SHIM_EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+	fork_epoch_bump();
+	return real.popen(cmd, mode);
+}
+
+SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	fork_epoch_bump();
+	return real.posix_spawn(pid, path, fa, attr, argv, envp);
+}
+
+SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	fork_epoch_bump();
+	return real.posix_spawnp(pid, file, fa, attr, argv, envp);
 }
 
 /* ---------------------------------------------------------------- names */

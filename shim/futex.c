@@ -16,11 +16,13 @@
  * call goes to the kernel as glibc's syscall() sends it, between
  * entersyscall and exitsyscall: sysmon hands the P off if it blocks.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
 
+#include "io.h"
 #include "sync.h"
 
 #define NOT_EMULATED (-2L) /* futex_call: not an operation it serves */
@@ -143,6 +145,48 @@ static long raw(long number, const long a[6])
 	return r;
 }
 
+/* A raw system call that may start a process sharing this one's files,
+ * or share, replace or change an fd: fdstate forgets what it knew. */
+static void syscall_fds(long number, const long *a)
+{
+	switch (number) {
+	case SYS_fork:
+	case SYS_vfork:
+	case SYS_clone:
+	case SYS_clone3:
+		fork_epoch_bump();
+		break;
+	case SYS_dup2:
+	case SYS_dup3:
+		fdstate_forget((int)a[1]);
+		/* fall through */
+	case SYS_close:
+	case SYS_dup:
+	case SYS_fcntl:
+	case SYS_ioctl:
+	case SYS_setsockopt:
+		fdstate_forget((int)a[0]);
+		break;
+	case SYS_sendmsg:
+		fdstate_msg_fds((const struct msghdr *)a[1]);
+		break;
+	}
+}
+
+/* After the raw call: the fds it made (a dup, a receive) are forgotten
+ * too. */
+static long syscall_done(long number, const long *a, long r)
+{
+	if (r >= 0 && (number == SYS_dup ||
+		       (number == SYS_fcntl && (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC))))
+		fdstate_forget((int)r);
+	if (number == SYS_recvmsg && r >= 0)
+		fdstate_msg_fds((const struct msghdr *)a[1]);
+	for (long i = 0; number == SYS_recvmmsg && i < r; i++)
+		fdstate_msg_fds(&((const struct mmsghdr *)a[1])[i].msg_hdr);
+	return r;
+}
+
 SHIM_EXPORT long syscall(long number, ...)
 {
 	va_list ap;
@@ -153,12 +197,13 @@ SHIM_EXPORT long syscall(long number, ...)
 	va_end(ap);
 
 	if (number != SYS_futex) {
+		syscall_fds(number, a);
 		if (!shim_g())
-			return raw(number, a);
+			return syscall_done(number, a, raw(number, a));
 		entersyscall();
 		long r = raw(number, a);
 		exitsyscall();
-		return r;
+		return syscall_done(number, a, r);
 	}
 	shim_g();
 	long r = futex_call((_Atomic uint32_t *)a[0], (int)a[1], (uint32_t)a[2], a[3],

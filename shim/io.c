@@ -8,9 +8,10 @@
  * call non-blocking by itself: preadv2/pwritev2 with RWF_NOWAIT and
  * offset -1 (the file position, as read and write) for read and write,
  * MSG_DONTWAIT for the socket calls.  When the kernel answers EAGAIN and
- * the program's fd is blocking (fcntl(F_GETFL) says so; its own
- * O_NONBLOCK gets its EAGAIN), the G waits in netpoll until the fd is
- * ready or its SO_RCVTIMEO/SO_SNDTIMEO expires, and retries.
+ * the program's fd is blocking (fcntl(F_GETFL) says so, or fdstate.c
+ * remembers it; its own O_NONBLOCK gets its EAGAIN), the G waits in
+ * netpoll until the fd is ready or its SO_RCVTIMEO/SO_SNDTIMEO expires,
+ * and retries.
  *
  * Files the kernel cannot make non-blocking (ttys, timerfds and older
  * kernels answer EOPNOTSUPP to RWF_NOWAIT): the G waits for readiness,
@@ -62,6 +63,20 @@ bool io_ready_now(int fd, uint32_t events)
 	return rt_syscall5(SYS_ppoll, &p, 1, &zero, NULL, 8) != 0;
 }
 
+/* After EAGAIN, fdstate knowing nothing: whether the program's fd is
+ * non-blocking (its EAGAIN stands).  Else the wait's deadline, if not read
+ * yet, goes into *deadline, and fdstate learns what the kernel said. */
+static bool io_learn(int fd, int timeo_opt, int64_t *deadline)
+{
+	uint64_t snap = fdstate_snapshot(fd);
+	if (io_nonblocking(fd))
+		return true;
+	if (*deadline == 0)
+		*deadline = io_sock_deadline(fd, timeo_opt);
+	fdstate_learn(fd, snap, timeo_opt, *deadline < 0);
+	return false;
+}
+
 /* The call itself, with the P handed off while it may block. */
 static long io_blocking(io_try_fn try, void *arg)
 {
@@ -76,21 +91,30 @@ static long io_call_until(int fd, uint32_t events, int timeo_opt, io_try_fn try,
 {
 	bool probe = true;  /* the non-blocking form works on this fd */
 	for (;;) {
+		bool known = false;  /* blocking, without timeout: fdstate says */
 		if (probe) {
 			long r = try(arg, true);
 			if (r != -EAGAIN && r != -EOPNOTSUPP && r != -ENOSYS)
 				return r;
-			if (r == -EAGAIN && io_nonblocking(fd))
-				return r;
-			if (r != -EAGAIN)
+			if (r == -EAGAIN) {
+				known = fdstate_blocking(fd, timeo_opt);
+				if (!known && io_learn(fd, timeo_opt, deadline))
+					return r;
+			} else {
 				probe = false;
+			}
 		}
 		if (!probe && (io_nonblocking(fd) || io_ready_now(fd, events)))
 			return io_blocking(try, arg);
 		if (*deadline == 0)
-			*deadline = io_sock_deadline(fd, timeo_opt);
-		struct pollnode n = { .fd = fd, .events = events };
+			*deadline = known ? -1 : io_sock_deadline(fd, timeo_opt);
+		struct pollnode n = { .fd = fd, .events = events, .verify = known };
 		int e = netpoll_wait(&n, 1, *deadline, WAIT_IO);
+		if (e == -ESTALE) {
+			/* libc closed the fd and opened another file on it */
+			fdstate_forget(fd);
+			continue;
+		}
 		if (e == -ETIMEDOUT)
 			return -EAGAIN;  /* the kernel's answer at SO_RCVTIMEO */
 		if (e == -EPERM || e == -ENOMEM)

@@ -135,6 +135,23 @@ static inline long io_ret(long r)
 	return r;
 }
 
+/* What goshim remembers of fds (fdstate.c).  The program's calls tell it
+ * of an fd created here (born), of one shared, closed or replaced
+ * (forget), and of a change to its O_NONBLOCK or timeouts (changed). */
+void fdstate_born(int fd);
+void fdstate_forget(int fd);
+void fdstate_changed(int fd);
+/* fd is known blocking, without the timeout timeo_opt (0: none asked):
+ * a wait may go by that, with its pollnode's verify. */
+bool fdstate_blocking(int fd, int timeo_opt);
+/* Before asking the kernel: the word fdstate_learn records the answer
+ * against (0: nothing to remember of fd). */
+uint64_t fdstate_snapshot(int fd);
+/* The kernel says fd is blocking, and whether timeo_opt is unset. */
+void fdstate_learn(int fd, uint64_t snap, int timeo_opt, bool notimeo);
+/* Forgets the fds m passes in SCM_RIGHTS (sent, or received into it). */
+void fdstate_msg_fds(const struct msghdr *m);
+
 /* Monotonic deadline of timeo_opt on fd (SO_RCVTIMEO, SO_SNDTIMEO): -1
  * when none is set or fd is no socket. */
 int64_t io_sock_deadline(int fd, int timeo_opt);

@@ -11,6 +11,7 @@ libgoshim_la_SOURCES = \
 	shim/cleanup.c \
 	shim/cond.c \
 	shim/fd.c \
+	shim/fdstate.c \
 	shim/futex.c \
 	shim/io.c \
 	shim/io.h \

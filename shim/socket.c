@@ -1,6 +1,8 @@
 /*
- * socket.c — the socket calls that wait: recv, recvfrom, recvmsg,
- * recvmmsg, send, sendto, sendmsg, sendmmsg, accept, accept4, connect.
+ * socket.c — the socket calls: the ones that wait (recv, recvfrom,
+ * recvmsg, recvmmsg, send, sendto, sendmsg, sendmmsg, accept, accept4,
+ * connect), and the ones fdstate.c must hear of (socket, socketpair,
+ * setsockopt).
  *
  * Receives and sends go through io_rw (io.c) as recvmsg and sendmsg, the
  * one call each of them is in the kernel, with MSG_DONTWAIT for the
@@ -23,10 +25,20 @@ static long sock_rw(int fd, struct msghdr *m, int flags, bool write)
 	struct g *gp = io_g();
 	if (gp)
 		shim_testcancel(gp);  /* a cancellation point, even non-blocking */
-	if (!gp || (flags & MSG_DONTWAIT))
-		return rt_syscall3(write ? SYS_sendmsg : SYS_recvmsg, fd, m, flags);
-	struct iovop op = { fd, m, flags, true, write, false };
-	return io_rw(&op, write || (flags & MSG_WAITALL));
+	/* fds sent and received (SCM_RIGHTS) are shared with another
+	 * process: fdstate forgets them */
+	if (write)
+		fdstate_msg_fds(m);
+	long r;
+	if (!gp || (flags & MSG_DONTWAIT)) {
+		r = rt_syscall3(write ? SYS_sendmsg : SYS_recvmsg, fd, m, flags);
+	} else {
+		struct iovop op = { fd, m, flags, true, write, false };
+		r = io_rw(&op, write || (flags & MSG_WAITALL));
+	}
+	if (!write && r >= 0)
+		fdstate_msg_fds(m);
+	return r;
 }
 
 SHIM_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
@@ -90,6 +102,14 @@ SHIM_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, i
 	return recvfrom(fd, buf, n, flags, addr, alen);
 }
 
+/* The fds the first n messages of vec received: fdstate forgets them. */
+static long mmsg_fds(struct mmsghdr *vec, long n)
+{
+	for (long i = 0; i < n; i++)
+		fdstate_msg_fds(&vec[i].msg_hdr);
+	return n;
+}
+
 /* A blocking recvmmsg waits for vlen messages (the first only, with
  * MSG_WAITFORONE); its timeout is looked at only once a message has come,
  * as the kernel does. */
@@ -100,7 +120,8 @@ SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fla
 	if (gp)
 		shim_testcancel(gp);
 	if (!gp || (flags & MSG_DONTWAIT))
-		return (int)io_ret(rt_syscall5(SYS_recvmmsg, fd, vec, vlen, flags, timeout));
+		return (int)io_ret(mmsg_fds(vec, rt_syscall5(SYS_recvmmsg, fd, vec, vlen, flags,
+							     timeout)));
 	int64_t deadline = -1, sodeadline = 0;
 	if (timeout) {
 		if (!shim_timespec_valid(timeout) || timeout->tv_sec < 0) {
@@ -111,8 +132,8 @@ SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fla
 	}
 	unsigned int got = 0;
 	for (;;) {
-		long r = rt_syscall5(SYS_recvmmsg, fd, vec + got, vlen - got, flags | MSG_DONTWAIT,
-				     NULL);
+		long r = mmsg_fds(vec + got, rt_syscall5(SYS_recvmmsg, fd, vec + got, vlen - got,
+							 flags | MSG_DONTWAIT, NULL));
 		if (r > 0) {
 			got += (unsigned int)r;
 			if (got == vlen || (flags & MSG_WAITFORONE) ||
@@ -144,8 +165,10 @@ SHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fla
 	struct g *gp = io_g();
 	if (gp)
 		shim_testcancel(gp);
-	if (!gp || (flags & MSG_DONTWAIT))
+	if (!gp || (flags & MSG_DONTWAIT)) {
+		mmsg_fds(vec, vlen);
 		return (int)io_ret(rt_syscall4(SYS_sendmmsg, fd, vec, vlen, flags));
+	}
 	if (vlen > IOV_MAX)
 		vlen = IOV_MAX;
 	unsigned int i;
@@ -156,6 +179,45 @@ SHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fla
 		vec[i].msg_len = (unsigned int)r;
 	}
 	return (int)i;
+}
+
+/* ---------------------------------------------------------------- socket, setsockopt */
+
+/* r: a socket this process created, or a failure. */
+static long sock_born(long r)
+{
+	if (r >= 0)
+		fdstate_born((int)r);
+	return r;
+}
+
+SHIM_EXPORT int socket(int domain, int type, int protocol)
+{
+	return (int)io_ret(sock_born(rt_syscall3(SYS_socket, domain, type, protocol)));
+}
+
+SHIM_EXPORT int socketpair(int domain, int type, int protocol, int fds[2])
+{
+	long r = rt_syscall4(SYS_socketpair, domain, type, protocol, fds);
+	if (r == 0) {
+		fdstate_born(fds[0]);
+		fdstate_born(fds[1]);
+	}
+	return (int)io_ret(r);
+}
+
+#ifndef SO_RCVTIMEO_NEW
+#define SO_RCVTIMEO_NEW 66
+#define SO_SNDTIMEO_NEW 67
+#endif
+
+SHIM_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	long r = rt_syscall5(SYS_setsockopt, fd, level, name, val, len);
+	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO ||
+				    name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW))
+		fdstate_changed(fd);
+	return (int)io_ret(r);
 }
 
 /* ---------------------------------------------------------------- accept, connect */
@@ -186,9 +248,9 @@ static long accept_try(void *arg, bool nowait)
 SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 {
 	struct acceptcall a = { fd, addr, alen, flags };
-	if (!io_g())
-		return (int)io_ret(accept_try(&a, false));
-	return (int)io_ret(io_call(fd, EPOLLIN, SO_RCVTIMEO, accept_try, &a));
+	long r = io_g() ? io_call(fd, EPOLLIN, SO_RCVTIMEO, accept_try, &a)
+			: accept_try(&a, false);
+	return (int)io_ret(sock_born(r));
 }
 
 SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *alen)

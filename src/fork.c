@@ -17,6 +17,8 @@
 
 #include "runtime.h"
 
+_Atomic uint32_t fork_epoch;
+
 /* The forking G, from prepare to the parent's or child's handler: the
  * thread runs on its M's TCB in between (see fork_prepare). */
 static struct g *forking_g;
@@ -29,6 +31,9 @@ static struct g *forking_g;
  * into that TCB, where it belongs. */
 static void fork_prepare(void)
 {
+	/* Before the fork too: an fd another thread creates from here on is
+	 * the child's as well. */
+	fork_epoch_bump();
 	struct g *gp = getg_user();
 	if (!gp)
 		return;
@@ -55,6 +60,7 @@ static struct g *fork_resume(void)
 
 static void fork_parent(void)
 {
+	fork_epoch_bump();
 	if (!fork_resume())
 		return;
 	rt_alloc_fork_lock(false);
@@ -65,6 +71,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	fork_epoch_bump();
 	struct g *gp = fork_resume();
 	if (!gp)
 		return;

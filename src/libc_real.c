@@ -97,6 +97,7 @@ void real_init(void)
 	RESOLVE_AS(open_2, "__open_2");
 	RESOLVE_AS(openat_2, "__openat_2");
 	RESOLVE(fcntl);
+	RESOLVE(ioctl);
 	RESOLVE(fsync);
 	RESOLVE(fdatasync);
 	RESOLVE(sync_file_range);
@@ -110,6 +111,9 @@ void real_init(void)
 	RESOLVE(wait4);
 	RESOLVE(waitid);
 	RESOLVE(system);
+	RESOLVE(posix_spawn);
+	RESOLVE(posix_spawnp);
+	RESOLVE(popen);
 	RESOLVE(getaddrinfo);
 	RESOLVE(gethostbyname);
 	RESOLVE(gethostbyname_r);

@@ -16,6 +16,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <semaphore.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +95,7 @@ struct libc_real {
 	int (*open_2)(const char *, int);
 	int (*openat_2)(int, const char *, int);
 	int (*fcntl)(int, int, ...);
+	int (*ioctl)(int, unsigned long, ...);
 	int (*fsync)(int);
 	int (*fdatasync)(int);
 	int (*sync_file_range)(int, off_t, off_t, unsigned int);
@@ -106,6 +109,11 @@ struct libc_real {
 	pid_t (*wait4)(pid_t, int *, int, struct rusage *);
 	int (*waitid)(idtype_t, id_t, siginfo_t *, int);
 	int (*system)(const char *);
+	int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			   const posix_spawnattr_t *, char *const[], char *const[]);
+	int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			    const posix_spawnattr_t *, char *const[], char *const[]);
+	FILE *(*popen)(const char *, const char *);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 	struct hostent *(*gethostbyname)(const char *);
 	int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t, struct hostent **, int *);

@@ -12,7 +12,10 @@
  * costs at most one spurious wake, never a lost one (MOD on the new file
  * fails with ENOENT and the waiter ADDs it), and an event delivered
  * between a waiter's failed attempt and its arming is reported by the MOD
- * itself, which polls the file.  An event wakes every waiter of the fd:
+ * itself, which polls the file.  The MOD also vouches for the file: epoll
+ * finds a registration by fd and open file description, so a waiter that
+ * went by what goshim remembers of the fd (pollnode.verify) learns there
+ * whether the fd still names that file.  An event wakes every waiter of the fd:
  * each retries its own call and waits again if it finds nothing.
  *
  * One G's wait (a pollwait) may span many fds (poll, select): whoever
@@ -263,8 +266,11 @@ struct g *netpoll(int64_t delay)
 }
 
 /* Arms fd's registration for the union of its waiters' events.  pd->lock
- * held; epoll_ctl does not block. */
-static int pd_arm(struct polldesc *pd, int fd)
+ * held; epoll_ctl does not block.  With verify, -ESTALE (the registration
+ * made all the same) unless the MOD found it: epoll knows a registration
+ * by fd and open file description, so a MOD that succeeds shows the fd
+ * names the description it was registered for. */
+static int pd_arm(struct polldesc *pd, int fd, bool verify)
 {
 	uint32_t want = 0;
 	for (struct pollnode *n = pd->head; n; n = n->next)
@@ -273,6 +279,7 @@ static int pd_arm(struct polldesc *pd, int fd)
 	long r = -ENOENT;
 	if (pd->registered)
 		r = rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, &ev);
+	bool same = r == 0;
 	if (r == -ENOENT) {
 		r = rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, fd, &ev);
 		if (r == -EEXIST)
@@ -282,7 +289,7 @@ static int pd_arm(struct polldesc *pd, int fd)
 		return (int)r;
 	pd->registered = true;
 	pd->armed = want;
-	return 0;
+	return verify && !same ? -ESTALE : 0;
 }
 
 /* Queues n on its fd's pollDesc and arms the registration, unless it is
@@ -299,8 +306,8 @@ static int node_link(struct pollnode *n)
 		pd->head->pprev = &n->next;
 	pd->head = n;
 	int r = 0;
-	if (!n->next || (n->events & ~pd->armed))
-		r = pd_arm(pd, n->fd);
+	if (n->verify || !n->next || (n->events & ~pd->armed))
+		r = pd_arm(pd, n->fd, n->verify);
 	if (r < 0)
 		node_unlink(n);
 	unlock(&pd->lock);

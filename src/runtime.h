@@ -783,6 +783,9 @@ bool netpoll_anywaiters(void);
 struct pollnode {
 	int fd;
 	uint32_t events;
+	bool verify;  /* the caller went by what it remembers of the fd's
+			 file (fdstate): fail with -ESTALE if the fd's
+			 registration shows it names another one now */
 	struct pollnode *next, **pprev; /* the pollDesc's list; its lock */
 	struct pollwait *w;
 };
@@ -793,7 +796,8 @@ struct pollnode {
  * at the deadline, -EINTR when a signal handler interrupted the wait
  * (sigintr_post), -EPERM when an fd cannot be polled (a regular
  * file), -EBADF for a closed fd, -ENOMEM when the poller is out of
- * memory. */
+ * memory, -ESTALE without a wait when a node to verify names a file its
+ * fd's registration was not made for. */
 int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason r);
 /* The program closes fd: its waiters wake (their retry sees EBADF) and
  * the poller forgets it. */
@@ -891,6 +895,15 @@ uint64_t sigintr_sysmon_mask(struct m *mp);
 /* ---------------------------------------------------------------- fork */
 
 void fork_init(void);
+/* Moves on whenever another process may have come to share this one's open
+ * file descriptions: each fork (in parent and child) and spawn.  What the
+ * shim remembers of an fd's description holds only within the epoch in
+ * which this process created it (shim/fdstate.c). */
+extern _Atomic uint32_t fork_epoch RT_HIDDEN;
+static inline void fork_epoch_bump(void)
+{
+	atomic_fetch_add(&fork_epoch, 1);
+}
 /* Fork hooks of the subsystems (fork.c calls them). */
 void stack_fork_lock(bool take);
 void stack_fork_child(void);

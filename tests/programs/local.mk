@@ -237,6 +237,11 @@ tests_programs_sem_signal_SOURCES = tests/programs/sem_signal.c
 tests_programs_sem_signal_CFLAGS = $(tests_programs_cflags)
 tests_programs_sem_signal_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/fd_shared
+tests_programs_fd_shared_SOURCES = tests/programs/fd_shared.c
+tests_programs_fd_shared_CFLAGS = $(tests_programs_cflags)
+tests_programs_fd_shared_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/io_eintr
 tests_programs_io_eintr_SOURCES = tests/programs/io_eintr.c
 tests_programs_io_eintr_CFLAGS = $(tests_programs_cflags)
@@ -271,6 +276,7 @@ tests_programs_ptests = \
 	tests/programs/echo_tcp.ptest \
 	tests/programs/echo_unix.ptest \
 	tests/programs/exit_from_main.ptest \
+	tests/programs/fd_shared.ptest \
 	tests/programs/futex.ptest \
 	tests/programs/io_eintr.ptest \
 	tests/programs/io_semantics.ptest \

@@ -1,0 +1,181 @@
+/*
+ * fdstate.c — what goshim remembers of an fd between calls: whether the
+ * program's file is blocking, and its socket timeouts, so that a blocking
+ * read or write that must wait asks the kernel neither (fcntl(F_GETFL),
+ * getsockopt(SO_RCVTIMEO/SO_SNDTIMEO): two system calls before every
+ * park otherwise, on a server's every request).
+ *
+ * Those are properties of the open file description, which the program
+ * may share with other fds (dup) and other processes (fork, spawn,
+ * SCM_RIGHTS), and which libc's own calls may close and replace under the
+ * same fd number behind the interposed names.  So goshim remembers only
+ * what no one else can change unseen:
+ *  - an fd is "born" when an interposed call created its description in
+ *    this process (socket, socketpair, accept, pipe); fds inherited,
+ *    received, or made by other calls on a number never born are never
+ *    remembered;
+ *  - sharing ends that: dup onto or from the fd, passing it in
+ *    SCM_RIGHTS either way, closing it; and any fork or spawn (fork_epoch:
+ *    a born fd counts only in the epoch it was born in);
+ *  - a change the program makes through goshim (fcntl(F_SETFL),
+ *    ioctl(FIONBIO), setsockopt of a timeout) drops what was remembered,
+ *    to be asked again;
+ *  - an fd closed and replaced behind goshim's back (fclose, then a file
+ *    made by libc or a raw system call on the same number) is caught by
+ *    the poller: a wait that goes by what was remembered re-arms the fd's
+ *    epoll registration, which names the description it was made for, and
+ *    if the fd now names another one the wait fails (-ESTALE, see
+ *    netpoll_wait) before it parks, and the fd is forgotten.
+ * Not seen: a child started by vfork() or clone() that changes a
+ * description it inherited without a dup in between (glibc runs no fork
+ * handlers for them), and pidfd_getfd from another process.
+ * Only "blocking, and no timeout for this direction" is remembered: a
+ * non-blocking fd gets its EAGAIN without a wait, so nothing would check
+ * its identity, and a set timeout is asked again (it is rare; a value
+ * besides the word could not be changed atomically with it).
+ *
+ * An entry is one word: epoch, generation, bits.  Every change bumps the
+ * generation, and a caller that asked the kernel records its answer only
+ * if the word is still the one it read before asking (a compare-and-swap),
+ * so an answer overtaken by a change is dropped.  Lock-free: close and
+ * fcntl are async-signal-safe.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "io.h"
+
+enum {
+	FDS_BORN = 1,       /* created here, in epoch w >> 32 */
+	FDS_BLOCKING = 2,   /* the description is blocking */
+	FDS_NORCVTIMEO = 4, /* ... and has no SO_RCVTIMEO */
+	FDS_NOSNDTIMEO = 8, /* ... and has no SO_SNDTIMEO */
+	FDS_GEN = 1 << 8,   /* generation unit, bits 8..31 */
+};
+#define FDS_GEN_MASK 0xffffff00ull
+#define FDS_KNOWN (FDS_BLOCKING | FDS_NORCVTIMEO | FDS_NOSNDTIMEO)
+
+struct fdstate {
+	_Atomic uint64_t w;
+};
+/* Two-level table indexed by fd; chunks on first use, never freed. */
+#define FDS_CHUNK 1024
+#define FDS_CHUNKS 1024
+static _Atomic(struct fdstate *) fdstab[FDS_CHUNKS];
+
+static struct fdstate *fds_get(int fd, bool create)
+{
+	if (fd < 0 || fd >= FDS_CHUNK * FDS_CHUNKS)
+		return NULL;
+	_Atomic(struct fdstate *) *slot = &fdstab[fd / FDS_CHUNK];
+	struct fdstate *c = atomic_load_explicit(slot, memory_order_acquire);
+	if (!c) {
+		if (!create)
+			return NULL;
+		struct fdstate *n = rt_alloc(sizeof *n * FDS_CHUNK);
+		if (!n)
+			return NULL;
+		/* A racing creator wins: this chunk is lost, rarely and once. */
+		if (!atomic_compare_exchange_strong(slot, &c, n))
+			return &c[fd % FDS_CHUNK];
+		c = n;
+	}
+	return &c[fd % FDS_CHUNK];
+}
+
+static uint64_t epoch_now(void)
+{
+	return (uint64_t)atomic_load(&fork_epoch) << 32;
+}
+
+/* Replaces the entry's bits and epoch, bumping its generation. */
+static void fds_set(struct fdstate *s, uint64_t bits)
+{
+	uint64_t w = atomic_load(&s->w);
+	uint64_t nw;
+	do
+		nw = (((w & FDS_GEN_MASK) + FDS_GEN) & FDS_GEN_MASK) | bits;
+	while (!atomic_compare_exchange_weak(&s->w, &w, nw));
+}
+
+void fdstate_born(int fd)
+{
+	struct fdstate *s = fds_get(fd, true);
+	if (s)
+		fds_set(s, epoch_now() | FDS_BORN);
+}
+
+void fdstate_forget(int fd)
+{
+	struct fdstate *s = fds_get(fd, false);
+	if (s)
+		fds_set(s, 0);
+}
+
+void fdstate_changed(int fd)
+{
+	struct fdstate *s = fds_get(fd, false);
+	if (!s)
+		return;
+	uint64_t w = atomic_load(&s->w);
+	if (w & FDS_BORN)
+		fds_set(s, w & ~(FDS_GEN_MASK | FDS_KNOWN));
+}
+
+/* The entry's word when it is born in this epoch, else 0. */
+static uint64_t fds_born(struct fdstate *s)
+{
+	uint64_t w = atomic_load(&s->w);
+	return (w & FDS_BORN) && (w >> 32 << 32) == epoch_now() ? w : 0;
+}
+
+static uint64_t notimeo_bit(int timeo_opt)
+{
+	return timeo_opt == SO_RCVTIMEO ? FDS_NORCVTIMEO
+	       : timeo_opt == SO_SNDTIMEO ? FDS_NOSNDTIMEO : 0;
+}
+
+bool fdstate_blocking(int fd, int timeo_opt)
+{
+	struct fdstate *s = fds_get(fd, false);
+	if (!s)
+		return false;
+	uint64_t want = FDS_BLOCKING | notimeo_bit(timeo_opt);
+	return (fds_born(s) & want) == want;
+}
+
+uint64_t fdstate_snapshot(int fd)
+{
+	struct fdstate *s = fds_get(fd, false);
+	return s ? fds_born(s) : 0;
+}
+
+void fdstate_learn(int fd, uint64_t snap, int timeo_opt, bool notimeo)
+{
+	struct fdstate *s;
+	if (!(snap & FDS_BORN) || !(s = fds_get(fd, false)))
+		return;
+	uint64_t w = snap;
+	atomic_compare_exchange_strong(&s->w, &w,
+				       snap | FDS_BLOCKING | (notimeo ? notimeo_bit(timeo_opt) : 0));
+}
+
+void fdstate_msg_fds(const struct msghdr *m)
+{
+	if (!m || !m->msg_control || m->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	struct msghdr *mm = (struct msghdr *)m;  /* CMSG_NXTHDR takes no const */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mm); c; c = CMSG_NXTHDR(mm, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		const unsigned char *p = CMSG_DATA(c);
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, p + i * sizeof fd, sizeof fd);
+			fdstate_forget(fd);
+		}
+	}
+}
