@@ -18,10 +18,8 @@
 SHIM_EXPORT int pipe2(int fds[2], int flags)
 {
 	long r = rt_syscall2(SYS_pipe2, fds, flags);
-	if (r == 0) {
-		fdstate_born(fds[0]);
-		fdstate_born(fds[1]);
-	}
+	if (r == 0)
+		fdstate_born_pair(fds);
 	return (int)io_ret(r);
 }
 

@@ -58,6 +58,8 @@ enum {
 
 struct fdstate {
 	_Atomic uint64_t w;
+	_Atomic int peer1;  /* the other end of its pipe or socketpair, + 1
+			       (0: none); a hint, see fdstate_peer */
 };
 /* Two-level table indexed by fd; chunks on first use, never freed. */
 #define FDS_CHUNK 1024
@@ -102,15 +104,30 @@ static void fds_set(struct fdstate *s, uint64_t bits)
 void fdstate_born(int fd)
 {
 	struct fdstate *s = fds_get(fd, true);
-	if (s)
+	if (s) {
+		atomic_store(&s->peer1, 0);
 		fds_set(s, epoch_now() | FDS_BORN);
+	}
+}
+
+void fdstate_born_pair(const int fds[2])
+{
+	fdstate_born(fds[0]);
+	fdstate_born(fds[1]);
+	struct fdstate *a = fds_get(fds[0], false), *b = fds_get(fds[1], false);
+	if (a && b) {
+		atomic_store(&a->peer1, fds[1] + 1);
+		atomic_store(&b->peer1, fds[0] + 1);
+	}
 }
 
 void fdstate_forget(int fd)
 {
 	struct fdstate *s = fds_get(fd, false);
-	if (s)
+	if (s) {
+		atomic_store(&s->peer1, 0);
 		fds_set(s, 0);
+	}
 }
 
 void fdstate_changed(int fd)
@@ -128,6 +145,14 @@ static uint64_t fds_born(struct fdstate *s)
 {
 	uint64_t w = atomic_load(&s->w);
 	return (w & FDS_BORN) && (w >> 32 << 32) == epoch_now() ? w : 0;
+}
+
+int fdstate_peer(int fd)
+{
+	struct fdstate *s = fds_get(fd, false);
+	if (!s || !fds_born(s))
+		return -1;
+	return atomic_load_explicit(&s->peer1, memory_order_relaxed) - 1;
 }
 
 static uint64_t notimeo_bit(int timeo_opt)

@@ -63,6 +63,18 @@ bool io_ready_now(int fd, uint32_t events)
 	return rt_syscall5(SYS_ppoll, &p, 1, &zero, NULL, 8) != 0;
 }
 
+/* A call that moved data through fd (events: what it waited for) made
+ * the other end of fd's pipe or socketpair ready the other way: its
+ * waiters are woken now, not when the poller reports it (a thread of this
+ * process that waits there runs next, without a poller's round trip and
+ * the switches to and from the M that polls). */
+static void io_kick_peer(int fd, uint32_t events)
+{
+	int peer = fdstate_peer(fd);
+	if (peer >= 0)
+		netpoll_kick(peer, events & EPOLLOUT ? EPOLLIN : EPOLLOUT);
+}
+
 /* After EAGAIN, fdstate knowing nothing: whether the program's fd is
  * non-blocking (its EAGAIN stands).  Else the wait's deadline, if not read
  * yet, goes into *deadline, and fdstate learns what the kernel said. */
@@ -94,6 +106,8 @@ static long io_call_until(int fd, uint32_t events, int timeo_opt, io_try_fn try,
 		bool known = false;  /* blocking, without timeout: fdstate says */
 		if (probe) {
 			long r = try(arg, true);
+			if (r > 0)
+				io_kick_peer(fd, events);
 			if (r != -EAGAIN && r != -EOPNOTSUPP && r != -ENOSYS)
 				return r;
 			if (r == -EAGAIN) {

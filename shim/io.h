@@ -139,6 +139,12 @@ static inline long io_ret(long r)
  * of an fd created here (born), of one shared, closed or replaced
  * (forget), and of a change to its O_NONBLOCK or timeouts (changed). */
 void fdstate_born(int fd);
+/* Both ends of a pipe or socketpair made here: each is the other's peer. */
+void fdstate_born_pair(const int fds[2]);
+/* The other end of fd's pipe or socketpair, -1 if none is known.  A hint
+ * for waking its waiters early (io.c): the fd may have been closed and
+ * its number reused meanwhile, which costs a spurious wake only. */
+int fdstate_peer(int fd);
 void fdstate_forget(int fd);
 void fdstate_changed(int fd);
 /* fd is known blocking, without the timeout timeo_opt (0: none asked):

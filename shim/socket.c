@@ -199,10 +199,8 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 SHIM_EXPORT int socketpair(int domain, int type, int protocol, int fds[2])
 {
 	long r = rt_syscall4(SYS_socketpair, domain, type, protocol, fds);
-	if (r == 0) {
-		fdstate_born(fds[0]);
-		fdstate_born(fds[1]);
-	}
+	if (r == 0)
+		fdstate_born_pair(fds);
 	return (int)io_ret(r);
 }
 

@@ -410,6 +410,30 @@ int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reas
 	}
 }
 
+void netpoll_kick(int fd, uint32_t events)
+{
+	struct polldesc *pd = pd_get(fd, false);
+	if (!pd)
+		return;
+	struct g *list = NULL;
+	lock(&pd->lock);
+	struct pollnode *n = pd->head;
+	while (n) {
+		struct pollnode *next = n->next;
+		if (n->events & events) {
+			node_unlink(n);
+			pw_fire(n->w, PW_READY, &list);
+		}
+		n = next;
+	}
+	unlock(&pd->lock);
+	while (list) {
+		struct g *gp = list;
+		list = gp->schedlink;
+		ready(gp);
+	}
+}
+
 void netpoll_close(int fd)
 {
 	struct polldesc *pd = pd_get(fd, false);

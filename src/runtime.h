@@ -799,6 +799,10 @@ struct pollnode {
  * memory, -ESTALE without a wait when a node to verify names a file its
  * fd's registration was not made for. */
 int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason r);
+/* Wakes fd's waiters for events now, as an event from the kernel would:
+ * the program's call just made fd ready for them (a write into the pipe
+ * whose other end fd is).  An early hint; epoll still reports it. */
+void netpoll_kick(int fd, uint32_t events);
 /* The program closes fd: its waiters wake (their retry sees EBADF) and
  * the poller forgets it. */
 void netpoll_close(int fd);

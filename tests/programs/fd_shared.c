@@ -17,7 +17,9 @@
  * fork child, a posix_spawn'd, system()'d and popen()'d copy of this
  * program setting O_NONBLOCK on the inherited fd; a process the fd is
  * sent to in SCM_RIGHTS setting it; fclose of an fdopen'd socket, and a
- * non-blocking socket that gets its number from a raw system call.  Then the errno
+ * non-blocking socket that gets its number from a raw system call.  A
+ * reader woken for nothing by a write into a pipe whose read end's number
+ * now names its socket reads only its own data.  Then the errno
  * contracts of socket, socketpair, pipe2, dup, ioctl, setsockopt,
  * posix_spawn and popen. */
 #define _GNU_SOURCE
@@ -306,6 +308,53 @@ static void test_reopened_behind(void)
     CHECK(close(sv[1]) == 0);
 }
 
+struct blocked_read {
+    int fd;
+    char got;
+    ssize_t r;
+    _Atomic bool started;
+};
+
+static void *blocked_read_main(void *arg)
+{
+    struct blocked_read *b = arg;
+    atomic_store(&b->started, true);
+    b->r = read(b->fd, &b->got, 1);
+    return NULL;
+}
+
+/* A write into a pipe may wake the readers of its other end early; once
+ * that number names another file (the read end closed after a dup, a
+ * socketpair made in its place), a reader there wakes for nothing at
+ * most, and still reads only its own data. */
+static void test_stale_peer(void)
+{
+    int pp[2];
+    CHECK(pipe(pp) == 0);
+    int d = dup(pp[0]);
+    CHECK(d >= 0);
+    CHECK(close(pp[0]) == 0);
+    int sv[2];
+    new_pair(sv);
+    CHECK(sv[0] == pp[0]);  /* the lowest free number */
+    struct blocked_read b = { .fd = sv[0] };
+    pthread_t th;
+    CHECK_RC(pthread_create(&th, NULL, blocked_read_main, &b), 0);
+    WAIT_UNTIL(atomic_load(&b.started), 10000);
+    sleep_ms(LEARN_DELAY_MS);  /* not needed for correctness: lets it wait */
+    for (int i = 0; i < 100; i++)
+        CHECK(write(pp[1], "p", 1) == 1);
+    sleep_ms(LEARN_DELAY_MS);
+    CHECK(write(sv[1], "s", 1) == 1);
+    CHECK_RC(pthread_join(th, NULL), 0);
+    CHECK(b.r == 1 && b.got == 's');
+    char buf[128];
+    CHECK(read(d, buf, sizeof buf) == 100);
+    CHECK(close(d) == 0);
+    CHECK(close(pp[1]) == 0);
+    close_pair(sv);
+}
+
 static void test_errno(void)
 {
     int fds[2];
@@ -353,6 +402,7 @@ int main(int argc, char **argv)
     test_spawn();
     test_scm_rights();
     test_reopened_behind();
+    test_stale_peer();
     test_errno();
     check_thread_limit();
     return 0;
