@@ -1,7 +1,8 @@
 /*
  * fd.c — calls that create, end, share or change an fd: pipe, pipe2,
  * close, dup, dup2, dup3, fcntl (whose waiting record locks hand the P
- * off) and ioctl.
+ * off), ioctl, and the stdio calls that close a stream's fd (fclose,
+ * pclose, freopen).
  *
  * Gs waiting for the fd in netpoll wake when the program closes it or
  * dups another file onto it; their retry sees what the fd is now (EBADF
@@ -46,6 +47,41 @@ static long dup_done(int oldfd, long r)
 	if (r >= 0)
 		fdstate_forget((int)r);
 	return r;
+}
+
+/* stdio closes the fd of a stream itself: fclose and pclose, and freopen,
+ * which puts another file on it.  (pclose also waits for the child.) */
+static void stream_fd_ends(FILE *f)
+{
+	int fd = f ? fileno(f) : -1;
+	if (fd >= 0) {
+		netpoll_close(fd);
+		fdstate_forget(fd);
+	}
+}
+
+SHIM_EXPORT int fclose(FILE *f)
+{
+	stream_fd_ends(f);
+	return real.fclose(f);
+}
+
+SHIM_EXPORT int pclose(FILE *f)
+{
+	stream_fd_ends(f);
+	return HANDOFF(true, real.pclose(f));
+}
+
+SHIM_EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
+{
+	stream_fd_ends(f);
+	return real.freopen(path, mode, f);
+}
+
+SHIM_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
+{
+	stream_fd_ends(f);
+	return real.freopen64(path, mode, f);
 }
 
 SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)

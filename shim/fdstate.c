@@ -20,12 +20,13 @@
  *  - a change the program makes through goshim (fcntl(F_SETFL),
  *    ioctl(FIONBIO), setsockopt of a timeout) drops what was remembered,
  *    to be asked again;
- *  - an fd closed and replaced behind goshim's back (fclose, then a file
- *    made by libc or a raw system call on the same number) is caught by
- *    the poller: a wait that goes by what was remembered re-arms the fd's
- *    epoll registration, which names the description it was made for, and
- *    if the fd now names another one the wait fails (-ESTALE, see
- *    netpoll_wait) before it parks, and the fd is forgotten.
+ *  - an fd closed and replaced where no interposed name sees it (a
+ *    library's own system call stub, then a file made on the same
+ *    number) is caught by the poller: a wait that goes by what was
+ *    remembered fails with -ESTALE, and the fd is forgotten, when its fd
+ *    has no registration (netpoll_wait), or when sysmon finds the one it
+ *    waits on gone with its file (netpoll_verify, within about two
+ *    seconds).
  * Not seen: a child started by vfork() or clone() that changes a
  * description it inherited without a dup in between (glibc runs no fork
  * handlers for them), and pidfd_getfd from another process.
@@ -34,7 +35,11 @@
  * its identity, and a set timeout is asked again (it is rare; a value
  * besides the word could not be changed atomically with it).
  *
- * An entry is one word: epoch, generation, bits.  Every change bumps the
+ * It also records the other end of each pipe and socketpair made here, a
+ * hint for waking a reader at once when the writer is in this process
+ * (io.c); a stale one costs a spurious wake.
+ *
+ * An entry is one word (epoch, generation, bits) and the peer.  Every change bumps the
  * generation, and a caller that asked the kernel records its answer only
  * if the word is still the one it read before asking (a compare-and-swap),
  * so an answer overtaken by a change is dropped.  Lock-free: close and

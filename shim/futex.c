@@ -158,9 +158,10 @@ static void syscall_fds(long number, const long *a)
 		break;
 	case SYS_dup2:
 	case SYS_dup3:
+		if (a[0] != a[1])
+			netpoll_close((int)a[1]);
 		fdstate_forget((int)a[1]);
 		/* fall through */
-	case SYS_close:
 	case SYS_dup:
 	case SYS_fcntl:
 	case SYS_ioctl:
@@ -169,6 +170,10 @@ static void syscall_fds(long number, const long *a)
 		break;
 	case SYS_sendmsg:
 		fdstate_msg_fds((const struct msghdr *)a[1]);
+		break;
+	case SYS_close:
+		netpoll_close((int)a[0]);
+		fdstate_forget((int)a[0]);
 		break;
 	}
 }

@@ -104,6 +104,8 @@ static long io_call_until(int fd, uint32_t events, int timeo_opt, io_try_fn try,
 	bool probe = true;  /* the non-blocking form works on this fd */
 	for (;;) {
 		bool known = false;  /* blocking, without timeout: fdstate says */
+		struct pollnode n = { .fd = fd, .events = events };
+		netpoll_prepare(&n);
 		if (probe) {
 			long r = try(arg, true);
 			if (r > 0)
@@ -122,7 +124,7 @@ static long io_call_until(int fd, uint32_t events, int timeo_opt, io_try_fn try,
 			return io_blocking(try, arg);
 		if (*deadline == 0)
 			*deadline = known ? -1 : io_sock_deadline(fd, timeo_opt);
-		struct pollnode n = { .fd = fd, .events = events, .verify = known };
+		n.verify = known;
 		int e = netpoll_wait(&n, 1, *deadline, WAIT_IO);
 		if (e == -ESTALE) {
 			/* libc closed the fd and opened another file on it */

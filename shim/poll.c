@@ -57,10 +57,13 @@ static void fdwait_free(struct fdwait *w)
 /* Parks the G on w's fds until one may be ready or deadline: 0 to look
  * again, -ETIMEDOUT, or another -errno when netpoll cannot watch them
  * (the caller makes its call blocking).  A wait that finds a fd closed
- * looks again: the kernel reports it. */
+ * looks again: the kernel reports it.  The nodes are prepared for that
+ * look (netpoll_prepare), so that the next wait misses nothing. */
 static int fdwait_park(struct fdwait *w, int64_t deadline)
 {
 	int e = netpoll_wait(w->nodes, w->n, deadline, WAIT_POLL);
+	for (int i = 0; i < w->n; i++)
+		netpoll_prepare(&w->nodes[i]);
 	return e == -EBADF ? 0 : e;
 }
 
@@ -310,12 +313,14 @@ static long do_epoll(int epfd, struct epoll_event *evs, int max, int64_t deadlin
 		     const sigset_t *mask)
 {
 	shim_testcancel(getg_user());
+	struct pollnode n = { .fd = epfd, .events = EPOLLIN };
+	netpoll_prepare(&n);
 	long r = rt_syscall6(SYS_epoll_pwait, epfd, evs, max, 0, mask, 8);
 	if (r != 0 || deadline == 0)
 		return r;
-	struct pollnode n = { .fd = epfd, .events = EPOLLIN };
 	for (;;) {
 		int e = netpoll_wait(&n, 1, deadline, WAIT_POLL);
+		netpoll_prepare(&n);
 		if (e == -ETIMEDOUT)
 			return 0;
 		if (e == -EINTR)

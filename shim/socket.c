@@ -132,6 +132,8 @@ SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fla
 	}
 	unsigned int got = 0;
 	for (;;) {
+		struct pollnode n = { .fd = fd, .events = EPOLLIN | EPOLLRDHUP };
+		netpoll_prepare(&n);
 		long r = mmsg_fds(vec + got, rt_syscall5(SYS_recvmmsg, fd, vec + got, vlen - got,
 							 flags | MSG_DONTWAIT, NULL));
 		if (r > 0) {
@@ -148,7 +150,6 @@ SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fla
 		int64_t until = sodeadline;
 		if (got && deadline >= 0 && (until < 0 || deadline < until))
 			until = deadline;
-		struct pollnode n = { .fd = fd, .events = EPOLLIN | EPOLLRDHUP };
 		int e = netpoll_wait(&n, 1, until, WAIT_IO);
 		if (!got)
 			io_cancel_check(e);

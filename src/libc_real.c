@@ -114,6 +114,10 @@ void real_init(void)
 	RESOLVE(posix_spawn);
 	RESOLVE(posix_spawnp);
 	RESOLVE(popen);
+	RESOLVE(pclose);
+	RESOLVE(fclose);
+	RESOLVE(freopen);
+	RESOLVE(freopen64);
 	RESOLVE(getaddrinfo);
 	RESOLVE(gethostbyname);
 	RESOLVE(gethostbyname_r);

@@ -5,19 +5,26 @@
  *
  * A pollDesc holds the list of waiters on its fd (pollnodes on the waiting
  * Gs' stacks: several threads may wait on one fd, as pthread programs do,
- * e.g. on one listening socket) and its epoll registration.  Registrations
- * are EPOLLONESHOT for the union of the waiters' events, re-armed with
- * EPOLL_CTL_MOD by each new waiter: an fd closed behind goshim's back
- * (fclose calls libc's internal close) and reused for another file then
- * costs at most one spurious wake, never a lost one (MOD on the new file
- * fails with ENOENT and the waiter ADDs it), and an event delivered
- * between a waiter's failed attempt and its arming is reported by the MOD
- * itself, which polls the file.  The MOD also vouches for the file: epoll
- * finds a registration by fd and open file description, so a waiter that
- * went by what goshim remembers of the fd (pollnode.verify) learns there
- * whether the fd still names that file.  An event wakes every waiter of the fd:
- * each retries its own call and waits again if it finds nothing.
+ * e.g. on one listening socket) and its epoll registration: made once, by
+ * the first wait, edge-triggered for reading and writing (Go's), so that
+ * a wait costs no epoll_ctl.  An edge that comes with no waiter is not
+ * lost: netpoll counts every event of a pollDesc, reading and writing
+ * apart (rseq, wseq), and a waiter reads the counts before its own call
+ * finds the fd not ready (netpoll_prepare) and does not park if they
+ * moved by the time it is queued.  An event wakes every waiter of its
+ * direction (errors and hang-ups all): each retries its own call and
+ * waits again if it finds nothing.
  *
+ * The registration names the fd's open file description: an fd that libc
+ * or a raw system call closed behind goshim's back (its registration
+ * gone with the file) and reused for another file would wait for events
+ * that never come.  The program's own closes are seen (close, dup2, dup3,
+ * fclose, closedir, pclose, freopen, syscall), and for the rest sysmon
+ * checks the registrations of fds waited on for over a second, less and
+ * less often while they hold (netpoll_verify): one found gone is made
+ * again, and its waiters wake, those that went by what goshim remembers
+ * of the fd (pollnode.verify) with -ESTALE.
+
  * One G's wait (a pollwait) may span many fds (poll, select): whoever
  * fires first — an event, the deadline's timer, a close — moves the wait
  * from INIT or PARKED to READY or TIMEOUT, and readies the G if it had
@@ -48,9 +55,20 @@
 struct polldesc {
 	struct rt_lock lock;
 	struct pollnode *head;  /* waiters; lock */
-	uint32_t armed;         /* events armed and not yet fired; lock */
+	_Atomic uint32_t rseq;  /* events for reading so far; bumped under lock */
+	_Atomic uint32_t wseq;  /* ... for writing */
 	bool registered;        /* ADDed to the epoll set (maybe stale); lock */
+	int64_t verify_at;      /* netpoll_verify's next look; lock */
+	int64_t verify_every;   /* and the interval after it; lock */
 };
+
+/* The registration: edge-triggered, both ways. */
+#define PD_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET)
+/* Events for readers and for writers; an error or hang-up is for both. */
+#define EV_READ (EPOLLIN | EPOLLRDNORM | EPOLLRDBAND | EPOLLPRI | EPOLLRDHUP | EPOLLERR | EPOLLHUP)
+#define EV_WRITE (EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND | EPOLLERR | EPOLLHUP)
+#define VERIFY_FIRST_NS 1000000000LL
+#define VERIFY_MAX_NS 64000000000LL
 
 /* Two-level table of pollDescs, indexed by fd, chunks allocated on first
  * use and never freed (a pollDesc outlives its fd: epoll events carry its
@@ -64,7 +82,7 @@ static int breakfd = -1;
 static _Atomic uint32_t break_pending;  /* a break is written, not yet read */
 static _Atomic int32_t nwaiters;        /* Gs in netpoll_wait */
 
-enum { PW_INIT, PW_PARKED, PW_READY, PW_TIMEOUT, PW_INTR };
+enum { PW_INIT, PW_PARKED, PW_READY, PW_TIMEOUT, PW_INTR, PW_STALE };
 
 struct pollwait {
 	struct sigwait sw;      /* on the list of waits a signal ends */
@@ -121,7 +139,6 @@ int netpoll_fork_child(void)
 		for (int j = 0; c && j < PD_CHUNK; j++) {
 			c[j].lock = (struct rt_lock)RT_LOCK_INIT(RANK_POLLDESC);
 			c[j].head = NULL;
-			c[j].armed = 0;
 			c[j].registered = false;
 		}
 	}
@@ -201,15 +218,34 @@ static void node_unlink(struct pollnode *n)
 	n->pprev = NULL;
 }
 
-/* Ends the waits of every waiter of pd, pushing the Gs to ready on *list.
- * pd->lock held. */
+/* Whether an event ev is one n waits for (a waiter for neither reading
+ * nor writing waits for errors and hang-ups: poll with no events). */
+static bool node_wants(const struct pollnode *n, uint32_t ev)
+{
+	if (ev & (EPOLLERR | EPOLLHUP))
+		return true;
+	return ((n->events & EV_READ) && (ev & EV_READ)) ||
+	       ((n->events & EV_WRITE) && (ev & EV_WRITE));
+}
+
+/* Ends, with why, the waits of pd's waiters for ev (all of them for ~0),
+ * pushing the Gs to ready on *list.  pd->lock held. */
+static void pd_fire(struct polldesc *pd, uint32_t ev, int why, struct g **list)
+{
+	struct pollnode *n = pd->head;
+	while (n) {
+		struct pollnode *next = n->next;
+		if (ev == ~0u || node_wants(n, ev)) {
+			node_unlink(n);
+			pw_fire(n->w, why, list);
+		}
+		n = next;
+	}
+}
+
 static void pd_fire_all(struct polldesc *pd, struct g **list)
 {
-	struct pollnode *n;
-	while ((n = pd->head)) {
-		node_unlink(n);
-		pw_fire(n->w, PW_READY, list);
-	}
+	pd_fire(pd, ~0u, PW_READY, list);
 }
 
 void netpoll_defer(void)
@@ -255,9 +291,13 @@ struct g *netpoll(int64_t delay)
 			atomic_store(&break_pending, 0);
 			continue;
 		}
+		uint32_t ev = evs[i].events;
 		lock(&pd->lock);
-		pd->armed = 0;  /* one-shot: the registration is disarmed */
-		pd_fire_all(pd, &list);
+		if (ev & EV_READ)
+			atomic_fetch_add_explicit(&pd->rseq, 1, memory_order_release);
+		if (ev & EV_WRITE)
+			atomic_fetch_add_explicit(&pd->wseq, 1, memory_order_release);
+		pd_fire(pd, ev, PW_READY, &list);
 		unlock(&pd->lock);
 	}
 	if (netpoll_deliver_pending())
@@ -265,51 +305,86 @@ struct g *netpoll(int64_t delay)
 	return list;
 }
 
-/* Arms fd's registration for the union of its waiters' events.  pd->lock
- * held; epoll_ctl does not block.  With verify, -ESTALE (the registration
- * made all the same) unless the MOD found it: epoll knows a registration
- * by fd and open file description, so a MOD that succeeds shows the fd
- * names the description it was registered for. */
-static int pd_arm(struct polldesc *pd, int fd, bool verify)
+static long pd_ctl(int op, int fd, struct polldesc *pd)
 {
-	uint32_t want = 0;
-	for (struct pollnode *n = pd->head; n; n = n->next)
-		want |= n->events;
-	struct epoll_event ev = { .events = want | EPOLLONESHOT, .data.ptr = pd };
-	long r = -ENOENT;
+	struct epoll_event ev = { .events = PD_EVENTS, .data.ptr = pd };
+	return rt_syscall4(SYS_epoll_ctl, epfd, op, fd, &ev);
+}
+
+/* Registers fd, unless it is: 0, 1 when it had to be added (a file no
+ * registration was known for), or -errno.  pd->lock held; epoll_ctl does
+ * not block. */
+static int pd_register(struct polldesc *pd, int fd)
+{
 	if (pd->registered)
-		r = rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, &ev);
-	bool same = r == 0;
-	if (r == -ENOENT) {
-		r = rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_ADD, fd, &ev);
-		if (r == -EEXIST)
-			r = rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, &ev);
-	}
+		return 0;
+	long r = pd_ctl(EPOLL_CTL_ADD, fd, pd);
+	if (r == -EEXIST)
+		r = pd_ctl(EPOLL_CTL_MOD, fd, pd);
 	if (r < 0)
 		return (int)r;
 	pd->registered = true;
-	pd->armed = want;
-	return verify && !same ? -ESTALE : 0;
+	return 1;
 }
 
-/* Queues n on its fd's pollDesc and arms the registration, unless it is
- * armed for these events already (then others wait on the same file). */
-static int node_link(struct pollnode *n)
+void netpoll_prepare(struct pollnode *n)
+{
+	struct polldesc *pd = pd_get(n->fd, true);
+	n->prepared = pd != NULL;
+	if (pd) {
+		/* load-acquire: before the caller's own look at the fd */
+		n->rseq = atomic_load_explicit(&pd->rseq, memory_order_acquire);
+		n->wseq = atomic_load_explicit(&pd->wseq, memory_order_acquire);
+	}
+}
+
+/* An event n waits for came after its netpoll_prepare.  pd->lock held. */
+static bool node_missed(struct polldesc *pd, const struct pollnode *n)
+{
+	bool r = atomic_load_explicit(&pd->rseq, memory_order_relaxed) != n->rseq;
+	bool w = atomic_load_explicit(&pd->wseq, memory_order_relaxed) != n->wseq;
+	if (!(n->events & (EV_READ | EV_WRITE)))
+		return r || w;
+	return ((n->events & EV_READ) && r) || ((n->events & EV_WRITE) && w);
+}
+
+/* Queues n on its fd's pollDesc, registering the fd first if need be.
+ * Returns 0, 1 when an event for n came since its netpoll_prepare (look
+ * again rather than wait), or -errno; -ESTALE for a node to verify whose
+ * fd had no known registration. */
+static int node_link(struct pollnode *n, int64_t now)
 {
 	struct polldesc *pd = pd_get(n->fd, true);
 	if (!pd)
 		return n->fd < 0 ? -EBADF : -ENOMEM;
 	lock(&pd->lock);
-	n->next = pd->head;
-	n->pprev = &pd->head;
-	if (pd->head)
-		pd->head->pprev = &n->next;
-	pd->head = n;
-	int r = 0;
-	if (n->verify || !n->next || (n->events & ~pd->armed))
-		r = pd_arm(pd, n->fd, n->verify);
-	if (r < 0)
-		node_unlink(n);
+	int r = pd_register(pd, n->fd);
+	if (r == 0 && !n->prepared) {
+		/* No counts to go by: a MOD polls the file, and queues the
+		 * edge of a readiness that came before. */
+		long m = pd_ctl(EPOLL_CTL_MOD, n->fd, pd);
+		if (m == -ENOENT) {
+			pd->registered = false;
+			r = pd_register(pd, n->fd);
+		} else if (m < 0) {
+			r = (int)m;
+		}
+	}
+	if (r == 1 && n->verify)
+		r = -ESTALE;
+	else if (r >= 0)
+		r = n->prepared && node_missed(pd, n) ? 1 : 0;
+	if (r == 0) {
+		if (!pd->head) {
+			pd->verify_at = now + VERIFY_FIRST_NS;
+			pd->verify_every = VERIFY_FIRST_NS;
+		}
+		n->next = pd->head;
+		n->pprev = &pd->head;
+		if (pd->head)
+			pd->head->pprev = &n->next;
+		pd->head = n;
+	}
 	unlock(&pd->lock);
 	return r;
 }
@@ -318,13 +393,8 @@ static void node_leave(struct pollnode *n)
 {
 	struct polldesc *pd = pd_get(n->fd, false);
 	lock(&pd->lock);
-	if (n->pprev) {
+	if (n->pprev)
 		node_unlink(n);
-		/* Nobody waits for what is armed now: the next waiter re-arms
-		 * (the fd may meanwhile name another file). */
-		if (!pd->head)
-			pd->armed = 0;
-	}
 	unlock(&pd->lock);
 }
 
@@ -373,12 +443,17 @@ int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reas
 	sigwait_add(&w.sw);
 	if (!sleep)
 		atomic_fetch_add(&nwaiters, 1);
+	int64_t now = atomic_load_explicit(&sched.coarsenow, memory_order_relaxed);
+	if (!now && n)
+		now = nanotime_coarse();
 	for (i = 0; i < n; i++) {
 		nodes[i].w = &w;
-		if ((err = node_link(&nodes[i])) < 0)
+		if ((err = node_link(&nodes[i], now)) != 0)
 			break;
 	}
-	if (err == 0) {
+	if (err > 0)
+		err = 0;  /* an event came meanwhile: no wait, look again */
+	else if (err == 0) {
 		if (deadline >= 0) {
 			w.timer.when = deadline;
 			w.timer.f = pw_timeout;
@@ -405,8 +480,23 @@ int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reas
 		return -ETIMEDOUT;
 	case PW_INTR:
 		return -EINTR;
+	case PW_STALE:
+		for (i = 0; i < n; i++)
+			if (nodes[i].verify)
+				return -ESTALE;
+		return 0;
 	default:
 		return 0;
+	}
+}
+
+/* Readies the Gs of list (schedlink). */
+static void ready_list(struct g *list)
+{
+	while (list) {
+		struct g *gp = list;
+		list = gp->schedlink;
+		ready(gp);
 	}
 }
 
@@ -417,21 +507,9 @@ void netpoll_kick(int fd, uint32_t events)
 		return;
 	struct g *list = NULL;
 	lock(&pd->lock);
-	struct pollnode *n = pd->head;
-	while (n) {
-		struct pollnode *next = n->next;
-		if (n->events & events) {
-			node_unlink(n);
-			pw_fire(n->w, PW_READY, &list);
-		}
-		n = next;
-	}
+	pd_fire(pd, events, PW_READY, &list);
 	unlock(&pd->lock);
-	while (list) {
-		struct g *gp = list;
-		list = gp->schedlink;
-		ready(gp);
-	}
+	ready_list(list);
 }
 
 void netpoll_close(int fd)
@@ -444,12 +522,37 @@ void netpoll_close(int fd)
 	if (pd->registered)
 		rt_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_DEL, fd, NULL);
 	pd->registered = false;
-	pd->armed = 0;
 	pd_fire_all(pd, &list);
 	unlock(&pd->lock);
-	while (list) {
-		struct g *gp = list;
-		list = gp->schedlink;
-		ready(gp);
+	ready_list(list);
+}
+
+void netpoll_verify(int64_t now)
+{
+	struct g *list = NULL;
+	for (int c = 0; c < PD_CHUNKS; c++) {
+		struct polldesc *chunk = atomic_load_explicit(&pdtab[c], memory_order_acquire);
+		for (int j = 0; chunk && j < PD_CHUNK; j++) {
+			struct polldesc *pd = &chunk[j];
+			int fd = c * PD_CHUNK + j;
+			lock(&pd->lock);
+			if (pd->head && pd->registered && now >= pd->verify_at) {
+				long r = pd_ctl(EPOLL_CTL_MOD, fd, pd);
+				if (r == 0) {
+					if (pd->verify_every < VERIFY_MAX_NS)
+						pd->verify_every *= 2;
+				} else {
+					/* Gone with its file: made again for
+					 * the one fd names now, if any. */
+					pd->registered = false;
+					pd_register(pd, fd);
+					pd->verify_every = VERIFY_FIRST_NS;
+					pd_fire(pd, ~0u, PW_STALE, &list);
+				}
+				pd->verify_at = now + pd->verify_every;
+			}
+			unlock(&pd->lock);
+		}
 	}
+	injectglist(list);  /* sysmon has no P */
 }

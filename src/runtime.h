@@ -786,18 +786,29 @@ struct pollnode {
 	bool verify;  /* the caller went by what it remembers of the fd's
 			 file (fdstate): fail with -ESTALE if the fd's
 			 registration shows it names another one now */
+	bool prepared;          /* netpoll_prepare read the counts: */
+	uint32_t rseq, wseq;    /* the fd's events so far */
 	struct pollnode *next, **pprev; /* the pollDesc's list; its lock */
 	struct pollwait *w;
 };
 
+/* Before the caller's own look at n's fd (its call, or a zero-timeout
+ * poll) that may lead to netpoll_wait: an event that comes after this is
+ * one the wait will not miss.  A node not prepared costs its wait an
+ * epoll_ctl. */
+void netpoll_prepare(struct pollnode *n);
+/* sysmon, about every second: checks the registrations of fds waited on
+ * for long (see netpoll_epoll.c). */
+void netpoll_verify(int64_t now);
 /* Parks the calling G until one of the n fds may be ready for its events
  * (a hint: the caller retries its call, and may be woken spuriously) or
  * until deadline (nanotime; < 0: none).  Returns 0 when woken, -ETIMEDOUT
  * at the deadline, -EINTR when a signal handler interrupted the wait
  * (sigintr_post), -EPERM when an fd cannot be polled (a regular
  * file), -EBADF for a closed fd, -ENOMEM when the poller is out of
- * memory, -ESTALE without a wait when a node to verify names a file its
- * fd's registration was not made for. */
+ * memory, -ESTALE when a node to verify names a file its fd's
+ * registration was not made for.  A node the caller prepared, for which
+ * an event came since, ends the wait at once (0). */
 int netpoll_wait(struct pollnode *nodes, int n, int64_t deadline, enum wait_reason r);
 /* Wakes fd's waiters for events now, as an event from the kernel would:
  * the program's call just made fd ready for them (a write into the pipe

@@ -3,7 +3,8 @@
  * every 20 us, backing off to 10 ms while it finds nothing to do (Go's
  * sysmon loop).  It retakes Ps whose M is stuck in a system call
  * (syscall.c), lends a spare P for an M blocked where goshim cannot see
- * (blocked.c), polls the network when nobody has for 10 ms, prints
+ * (blocked.c), polls the network when nobody has for 10 ms, checks the
+ * poller's registrations of fds waited on for long (netpoll_verify), prints
  * GODEBUG=schedtrace lines, starts an M when a timer is overdue and a P is
  * idle (a timer whose P is busy in a long-running G), returns long-unused
  * cached stacks to the OS, repeats the signals that end cancelled Gs'
@@ -52,7 +53,7 @@ static void *sysmon(void *arg)
 	prctl(PR_SET_NAME, "goshim-sysmon", 0, 0, 0);
 	int64_t delay = SYSMON_MIN_DELAY_US;
 	int idle = 0;
-	int64_t next_trace = 0, last_scavenge = nanotime();
+	int64_t next_trace = 0, last_scavenge = nanotime(), last_verify = last_scavenge;
 	struct retake_state *last = rt_alloc(sizeof *last * (size_t)nallp);
 	struct blocked_state *blocked = rt_alloc(sizeof *blocked * (size_t)gomaxprocs);
 
@@ -104,6 +105,10 @@ static void *sysmon(void *arg)
 		if (timers_overdue(now) && atomic_load(&sched.npidle) > 0) {
 			wake_p();
 			worked = true;
+		}
+		if (now - last_verify > 1000000000 && netpoll_anywaiters()) {
+			netpoll_verify(now);
+			last_verify = now;
 		}
 		if (now - last_scavenge > STACK_IDLE_NS / 4) {
 			stack_scavenge(now, STACK_IDLE_NS);

@@ -17,7 +17,10 @@
  * fork child, a posix_spawn'd, system()'d and popen()'d copy of this
  * program setting O_NONBLOCK on the inherited fd; a process the fd is
  * sent to in SCM_RIGHTS setting it; fclose of an fdopen'd socket, and a
- * non-blocking socket that gets its number from a raw system call.  A
+ * non-blocking socket that gets its number from a raw system call; a
+ * socket closed by a system call of the program's own (no libc name sees
+ * it) and another made on its number, non-blocking (EAGAIN) or blocking
+ * (the read gets data written later: the wait is not lost).  A
  * reader woken for nothing by a write into a pipe whose read end's number
  * now names its socket reads only its own data.  Then the errno
  * contracts of socket, socketpair, pipe2, dup, ioctl, setsockopt,
@@ -83,17 +86,23 @@ static void learn(int fd, int peer)
     later_stop(&l);
 }
 
-/* A read of the empty fd fails at once with EAGAIN (a rescue byte through
- * peer would end a wrong wait; it is drained afterwards if it came). */
-static void check_eagain(int fd, int peer)
+/* A read of the empty fd fails with EAGAIN within ms (a rescue byte
+ * through peer, later, would end a wrong wait). */
+static void check_eagain_within(int fd, int peer, long ms)
 {
     struct later l;
-    later_start(&l, peer, RESCUE_MS);
+    later_start(&l, peer, 2 * ms);
     char c;
     int64_t t0 = now_ns();
     CHECK_ERRNO(read(fd, &c, 1), EAGAIN);
-    CHECK((now_ns() - t0) / NSEC_PER_MSEC < RESCUE_MS / 2);
+    CHECK((now_ns() - t0) / NSEC_PER_MSEC < ms);
     later_stop(&l);
+}
+
+/* ... at once. */
+static void check_eagain(int fd, int peer)
+{
+    check_eagain_within(fd, peer, RESCUE_MS / 2);
 }
 
 static void set_nonblock(int fd, bool on)
@@ -288,7 +297,7 @@ static void test_scm_rights(void)
     CHECK(close(ch[0]) == 0);
 }
 
-/* libc closes the socket (fclose), and a socket made where no interposed
+/* stdio closes the socket (fclose), and a socket made where no interposed
  * name sees it (a raw system call, as a library may make) gets its number,
  * non-blocking. */
 static void test_reopened_behind(void)
@@ -355,6 +364,52 @@ static void test_stale_peer(void)
     close_pair(sv);
 }
 
+/* close(2) as a library with its own system call stubs makes it: no name
+ * of libc's, nor syscall(), sees it. */
+static long raw_close(int fd)
+{
+#ifdef __x86_64__
+    long ret;
+    __asm__ volatile("syscall" : "=a"(ret) : "0"((long)SYS_close), "D"((long)fd)
+                     : "rcx", "r11", "memory");
+    return ret;
+#else
+    return syscall(SYS_close, fd);
+#endif
+}
+
+/* The socket closed by such a stub, and another made on its number (a
+ * raw socketpair, non-blocking, then blocking): a read of the first fails
+ * with EAGAIN, and one of the second gets what is written into it 100 ms
+ * later, both at the latest a few seconds later (natively at once). */
+static void test_closed_unseen(void)
+{
+    for (int blocking = 0; blocking < 2; blocking++) {
+        int sv[2];
+        new_pair(sv);
+        learn(sv[0], sv[1]);
+        int n = sv[0];
+        CHECK(raw_close(n) == 0);
+        int nb[2];
+        CHECK(syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | (blocking ? 0 : SOCK_NONBLOCK), 0,
+                      nb) == 0);
+        CHECK(nb[0] == n);
+        if (!blocking) {
+            check_eagain_within(nb[0], nb[1], 5000);
+        } else {
+            struct later l;
+            later_start(&l, nb[1], 100);
+            char c;
+            int64_t t0 = now_ns();
+            CHECK(read(nb[0], &c, 1) == 1);
+            CHECK((now_ns() - t0) / NSEC_PER_MSEC < 5000);
+            later_stop(&l);
+        }
+        close_pair(nb);
+        CHECK(close(sv[1]) == 0);
+    }
+}
+
 static void test_errno(void)
 {
     int fds[2];
@@ -403,6 +458,7 @@ int main(int argc, char **argv)
     test_scm_rights();
     test_reopened_behind();
     test_stale_peer();
+    test_closed_unseen();
     test_errno();
     check_thread_limit();
     return 0;

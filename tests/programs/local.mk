@@ -252,6 +252,11 @@ tests_programs_io_semantics_SOURCES = tests/programs/io_semantics.c
 tests_programs_io_semantics_CFLAGS = $(tests_programs_cflags)
 tests_programs_io_semantics_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/io_wakeups
+tests_programs_io_wakeups_SOURCES = tests/programs/io_wakeups.c
+tests_programs_io_wakeups_CFLAGS = $(tests_programs_cflags)
+tests_programs_io_wakeups_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/io_ticks
 tests_programs_io_ticks_SOURCES = tests/programs/io_ticks.c
 tests_programs_io_ticks_CFLAGS = $(tests_programs_cflags)
@@ -281,6 +286,7 @@ tests_programs_ptests = \
 	tests/programs/io_eintr.ptest \
 	tests/programs/io_semantics.ptest \
 	tests/programs/io_ticks.ptest \
+	tests/programs/io_wakeups.ptest \
 	tests/programs/join_errors.ptest \
 	tests/programs/many_waiters_exit.ptest \
 	tests/programs/mutex_kinds.ptest \
