@@ -155,9 +155,9 @@ SHIM_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 }
 
 /* A cancellation point on entry: glibc's system retries its wait for the
- * child on EINTR, so a request that comes later acts after it. */
-/* system, popen and posix_spawn start a process without fork's handlers:
- * the child shares this process's files (fork_epoch). */
+ * child on EINTR, so a request that comes later acts after it.  Like
+ * popen and posix_spawn, it starts a process without fork's handlers: the
+ * child shares this process's files (fork_epoch). */
 SHIM_EXPORT int system(const char *cmd)
 {
 	io_testcancel();

@@ -66,29 +66,16 @@ struct fdstate {
 	_Atomic int peer1;  /* the other end of its pipe or socketpair, + 1
 			       (0: none); a hint, see fdstate_peer */
 };
-/* Two-level table indexed by fd; chunks on first use, never freed. */
+
+/* Indexed by fd, as far as netpoll's table goes (fdtab.c). */
 #define FDS_CHUNK 1024
-#define FDS_CHUNKS 1024
-static _Atomic(struct fdstate *) fdstab[FDS_CHUNKS];
+#define FDS_CHUNKS 4096
+static _Atomic(void *) fds_chunks[FDS_CHUNKS];
+static struct fdtab fdstab = { fds_chunks, FDS_CHUNKS, FDS_CHUNK, sizeof(struct fdstate), NULL };
 
 static struct fdstate *fds_get(int fd, bool create)
 {
-	if (fd < 0 || fd >= FDS_CHUNK * FDS_CHUNKS)
-		return NULL;
-	_Atomic(struct fdstate *) *slot = &fdstab[fd / FDS_CHUNK];
-	struct fdstate *c = atomic_load_explicit(slot, memory_order_acquire);
-	if (!c) {
-		if (!create)
-			return NULL;
-		struct fdstate *n = rt_alloc(sizeof *n * FDS_CHUNK);
-		if (!n)
-			return NULL;
-		/* A racing creator wins: this chunk is lost, rarely and once. */
-		if (!atomic_compare_exchange_strong(slot, &c, n))
-			return &c[fd % FDS_CHUNK];
-		c = n;
-	}
-	return &c[fd % FDS_CHUNK];
+	return fdtab_get(&fdstab, fd, create);
 }
 
 static uint64_t epoch_now(void)

@@ -15,6 +15,8 @@
  * kernel, those that may block with the P handed off.  Every other system
  * call goes to the kernel as glibc's syscall() sends it, between
  * entersyscall and exitsyscall: sysmon hands the P off if it blocks.
+ * Those that close, dup, change or pass fds, or start processes, tell
+ * netpoll and fdstate.c, as the interposed names do.
  */
 #include <fcntl.h>
 #include <limits.h>

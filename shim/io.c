@@ -127,7 +127,7 @@ static long io_call_until(int fd, uint32_t events, int timeo_opt, io_try_fn try,
 		n.verify = known;
 		int e = netpoll_wait(&n, 1, *deadline, WAIT_IO);
 		if (e == -ESTALE) {
-			/* libc closed the fd and opened another file on it */
+			/* the fd names another file than fdstate knew */
 			fdstate_forget(fd);
 			continue;
 		}

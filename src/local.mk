@@ -6,6 +6,7 @@ src_libruntime_la_SOURCES = \
 	src/arch/x86_64/switch.S \
 	src/blocked.c \
 	src/env.c \
+	src/fdtab.c \
 	src/fork.c \
 	src/intr.c \
 	src/libc_real.c \

@@ -70,12 +70,13 @@ struct polldesc {
 #define VERIFY_FIRST_NS 1000000000LL
 #define VERIFY_MAX_NS 64000000000LL
 
-/* Two-level table of pollDescs, indexed by fd, chunks allocated on first
- * use and never freed (a pollDesc outlives its fd: epoll events carry its
- * address). */
+/* The pollDescs, indexed by fd (a pollDesc outlives its fd: epoll events
+ * carry its address). */
 #define PD_CHUNK 1024
 #define PD_CHUNKS 4096
-static _Atomic(struct polldesc *) pdtab[PD_CHUNKS];
+static void pd_init(void *chunk, int n);
+static _Atomic(void *) pd_chunks[PD_CHUNKS];
+static struct fdtab pdtab = { pd_chunks, PD_CHUNKS, PD_CHUNK, sizeof(struct polldesc), pd_init };
 
 static int epfd = -1;
 static int breakfd = -1;
@@ -95,22 +96,14 @@ static _Atomic bool deliver_pending;
 
 static struct polldesc *pd_get(int fd, bool create)
 {
-	if (fd < 0 || fd >= PD_CHUNK * PD_CHUNKS)
-		return NULL;
-	_Atomic(struct polldesc *) *slot = &pdtab[fd / PD_CHUNK];
-	struct polldesc *c = atomic_load_explicit(slot, memory_order_acquire);
-	if (!c) {
-		if (!create)
-			return NULL;
-		struct polldesc *n = rt_alloc(sizeof *n * PD_CHUNK);
-		for (int i = 0; i < PD_CHUNK; i++)
-			n[i].lock = (struct rt_lock)RT_LOCK_INIT(RANK_POLLDESC);
-		/* A racing creator wins: this chunk is lost, rarely and once. */
-		if (!atomic_compare_exchange_strong(slot, &c, n))
-			return &c[fd % PD_CHUNK];
-		c = n;
-	}
-	return &c[fd % PD_CHUNK];
+	return fdtab_get(&pdtab, fd, create);
+}
+
+static void pd_init(void *chunk, int n)
+{
+	struct polldesc *pd = chunk;
+	for (int i = 0; i < n; i++)
+		pd[i].lock = (struct rt_lock)RT_LOCK_INIT(RANK_POLLDESC);
 }
 
 int netpoll_init(void)
@@ -135,7 +128,7 @@ int netpoll_fork_child(void)
 	atomic_store(&nwaiters, 0);
 	atomic_store(&deliver_pending, false);
 	for (int i = 0; i < PD_CHUNKS; i++) {
-		struct polldesc *c = atomic_load(&pdtab[i]);
+		struct polldesc *c = fdtab_chunk(&pdtab, i);
 		for (int j = 0; c && j < PD_CHUNK; j++) {
 			c[j].lock = (struct rt_lock)RT_LOCK_INIT(RANK_POLLDESC);
 			c[j].head = NULL;
@@ -531,7 +524,7 @@ void netpoll_verify(int64_t now)
 {
 	struct g *list = NULL;
 	for (int c = 0; c < PD_CHUNKS; c++) {
-		struct polldesc *chunk = atomic_load_explicit(&pdtab[c], memory_order_acquire);
+		struct polldesc *chunk = fdtab_chunk(&pdtab, c);
 		for (int j = 0; chunk && j < PD_CHUNK; j++) {
 			struct polldesc *pd = &chunk[j];
 			int fd = c * PD_CHUNK + j;

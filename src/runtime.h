@@ -950,6 +950,20 @@ void rt_write(const char *s, size_t n);
 void rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *rt_alloc(size_t size);   /* zeroed, never freed, no malloc */
 
+/* A table indexed by fd (fdtab.c): nchunks slots of per_chunk entries of
+ * size bytes each, zeroed and then init'ed (if set) when first used. */
+struct fdtab {
+	_Atomic(void *) *chunks;
+	int nchunks, per_chunk;
+	size_t size;
+	void (*init)(void *chunk, int n);
+};
+/* fd's entry; NULL for an fd out of range, or one whose chunk is not
+ * made (unless create) or cannot be. */
+void *fdtab_get(struct fdtab *t, int fd, bool create);
+/* The i-th chunk (per_chunk entries from fd i * per_chunk), or NULL. */
+void *fdtab_chunk(struct fdtab *t, int i);
+
 #define rt_assert(cond, msg) do { if (unlikely(!(cond))) rt_throw(msg); } while (0)
 
 /* ---------------------------------------------------------------- tunables */
