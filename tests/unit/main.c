@@ -18,6 +18,7 @@ int main(void)
 	srunner_add_suite(sr, timer_suite());
 	srunner_add_suite(sr, stack_suite());
 	srunner_add_suite(sr, sema_suite());
+	srunner_add_suite(sr, fdstate_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_ENV);
 	int failed = srunner_ntests_failed(sr);

@@ -17,6 +17,7 @@ Suite *runq_suite(void);
 Suite *timer_suite(void);
 Suite *stack_suite(void);
 Suite *sema_suite(void);
+Suite *fdstate_suite(void);
 
 /* Adds test tf to suite s in a TCase of its own, named after the test (so
  * CK_RUN_CASE=test_runq__fifo runs just that one), limited to secs
