@@ -19,12 +19,13 @@
  * or a raw system call closed behind goshim's back (its registration
  * gone with the file) and reused for another file would wait for events
  * that never come.  The program's own closes are seen (close, dup2, dup3,
- * fclose, closedir, pclose, freopen, syscall), and for the rest sysmon
- * checks the registrations of fds waited on for over a second, less and
- * less often while they hold (netpoll_verify): one found gone is made
- * again, and its waiters wake, those that went by what goshim remembers
- * of the fd (pollnode.verify) with -ESTALE.
-
+ * fclose, pclose, freopen, syscall), and for the rest sysmon checks the
+ * registrations of fds waited on for over a second, less and less often
+ * while they hold (netpoll_verify): one found gone is made again, and its
+ * waiters wake, those that went by what goshim remembers of the fd
+ * (pollnode.verify) with -ESTALE.  A node its caller did not prepare
+ * (the first wait of poll and select) costs a MOD, which polls the file.
+ *
  * One G's wait (a pollwait) may span many fds (poll, select): whoever
  * fires first — an event, the deadline's timer, a close — moves the wait
  * from INIT or PARKED to READY or TIMEOUT, and readies the G if it had
