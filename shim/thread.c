@@ -284,7 +284,7 @@ static int send_to(struct g *gp, int sig, const union sigval *value)
 			return err;
 	}
 	if (gp == getg_user()) {
-		atomic_fetch_or(&gp->sigpend, sigbit(sig));
+		sigintr_pend(gp, sig);
 		sigintr_check(gp);
 	} else {
 		sigintr_kill(gp, sig, in_handler);

@@ -301,8 +301,12 @@ struct g {
 	 * written by its owner, read by sigintr_post's victim choice. */
 	_Atomic uint64_t sigmask;
 	/* Signals pthread_kill sent it, not raised yet: any thread sets
-	 * them, the G raises them on its own kernel thread (sigintr.c). */
+	 * them (sigintr_pend), the G raises them on its own kernel thread
+	 * (sigintr.c), the standard ones in the order they came (sigstamp,
+	 * index sig-1: sigstamps' count when each became pending). */
 	_Atomic uint64_t sigpend;
+	_Atomic uint16_t sigstamp[31];
+	_Atomic uint16_t sigstamps;
 	/* Of those, the ones pthread_sigqueue sent, with their values
 	 * (allocated with the first, kept with the G struct). */
 	_Atomic uint64_t sigqueued;
@@ -857,6 +861,8 @@ void sigintr_deliver(struct g **list);
  * from_handler: the caller is a signal handler (async-signal-safe, the
  * poller ends the wait). */
 void sigintr_kill(struct g *gp, int sig, bool from_handler);
+/* Makes sig pending in gp, stamped with when it came (if it was not). */
+void sigintr_pend(struct g *gp, int sig);
 /* pthread_sigqueue, before the kill: sig carries value (SI_QUEUE) when
  * gp raises it; a second one before the first is raised replaces it.
  * Returns 0, or EAGAIN when no memory is left for the values (or none

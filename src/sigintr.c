@@ -193,7 +193,7 @@ void sigintr_kill(struct g *gp, int sig, bool from_handler)
 		atomic_fetch_and(&gp->sigqueued, ~sigbit(sig));
 		return;
 	}
-	atomic_fetch_or(&gp->sigpend, sigbit(sig));
+	sigintr_pend(gp, sig);
 	atomic_store(&kicks_wanted, true);
 	/* A signal it blocks ends no wait, and waits in the G until it
 	 * unblocks it, or until a sigwait takes it: one waiting in the
@@ -290,13 +290,48 @@ int sigintr_take_info(struct g *gp, uint64_t set, siginfo_t *info)
 	return sig;
 }
 
+void sigintr_pend(struct g *gp, int sig)
+{
+	if (sig < 32 && !(atomic_load(&gp->sigpend) & sigbit(sig)))
+		atomic_store_explicit(&gp->sigstamp[sig - 1],
+				      atomic_fetch_add_explicit(&gp->sigstamps, 1,
+								memory_order_relaxed),
+				      memory_order_relaxed);
+	/* release: the stamp before the bit */
+	atomic_fetch_or_explicit(&gp->sigpend, sigbit(sig), memory_order_release);
+}
+
+/* The signal of due to raise first: the standard signal that came first
+ * (each would have been handled as it came, had the G been running: a
+ * garbage collector's restart signal must not overtake the suspend signal
+ * sent before it), then the real-time ones, lowest first. */
+static int next_due(struct g *gp, uint64_t due)
+{
+	uint64_t std = due & 0x7fffffffull;
+	if (!std)
+		return __builtin_ctzll(due) + 1;
+	int first = 0;
+	uint16_t at = 0;
+	for (; std; std &= std - 1) {
+		int sig = __builtin_ctzll(std) + 1;
+		uint16_t s = atomic_load_explicit(&gp->sigstamp[sig - 1], memory_order_relaxed);
+		if (!first || (int16_t)(uint16_t)(s - at) < 0) {
+			first = sig;
+			at = s;
+		}
+	}
+	return first;
+}
+
 /* Sends gp's pending signals of due to its kernel thread (gp is the
- * caller), each marked for the trampoline when clean. */
+ * caller), in the order they came, each marked for the trampoline when
+ * clean. */
 static void raise_due(struct g *gp, uint64_t due, bool clean)
 {
 	long pid = rt_syscall0(SYS_getpid);
-	for (; due; due &= due - 1) {
-		int sig = __builtin_ctzll(due) + 1;
+	while (due) {
+		int sig = next_due(gp, due);
+		due &= ~sigbit(sig);
 		/* The handler may park the G: its M is read each time. */
 		if (!(atomic_fetch_and(&gp->sigpend, ~sigbit(sig)) & sigbit(sig)))
 			continue;

@@ -19,6 +19,9 @@
  * - pthread_sigqueue: the value reaches an SA_SIGINFO handler (SI_QUEUE),
  *   in the caller at once or in the thread that waits; sigwaitinfo
  *   returns it; EINVAL as pthread_kill.  sigpending(NULL): EFAULT.
+ * - Two signals sent 50 ms apart, the lower-numbered second, while the
+ *   sender computes (a collector's suspend and restart): the first one's
+ *   handler runs first.
  * - An ignored signal is discarded; signal 0 checks the thread only;
  *   EINVAL for -1, NSIG and glibc's internal signals 32 and 33. */
 #define _GNU_SOURCE
@@ -298,6 +301,80 @@ static void run_sigqueue(void)
     CHECK_RC(pthread_join(t, NULL), 0);
 }
 
+/* ---- two signals in the order they were sent ---- */
+
+/* A garbage collector's stop-the-world: the suspend signal's handler
+ * waits in sigsuspend for the restart signal.  The restart signal (here
+ * SIGUSR1) is sent 50 ms after the suspend signal (SIGUSR2, the higher
+ * number) while the sender computes without a pause: natively the target
+ * thread, on another CPU or after a time slice, has long run the suspend
+ * handler; under goshim with one P it has not run at all, and both wait
+ * in it: the suspend handler must run first, as it came first, or it
+ * waits for a restart that has already come and gone. */
+static atomic_int suspended, restarted, restart_after_suspend, order_done;
+
+static void on_restart(int sig)
+{
+    (void)sig;
+    atomic_store(&restart_after_suspend, atomic_load(&suspended));
+    atomic_store(&restarted, 1);
+}
+
+static void on_suspend(int sig)
+{
+    (void)sig;
+    atomic_store(&suspended, 1);
+    sigset_t wait_for;
+    sigfillset(&wait_for);
+    sigdelset(&wait_for, SIGUSR1);
+    int64_t deadline = now_ns() + (int64_t)TRY_MS * NSEC_PER_MSEC;
+    while (!atomic_load(&restarted) && now_ns() < deadline)
+        sigsuspend(&wait_for);
+}
+
+static void *order_waiter(void *arg)
+{
+    (void)arg;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    pthread_mutex_lock(&mu);
+    while (!atomic_load(&order_done)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 10 * NSEC_PER_MSEC;
+        if (ts.tv_nsec >= NSEC_PER_SEC) {
+            ts.tv_sec++;
+            ts.tv_nsec -= NSEC_PER_SEC;
+        }
+        pthread_cond_timedwait(&cv, &mu, &ts);
+    }
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+static void run_order(void)
+{
+    struct sigaction sa = { .sa_handler = on_restart };
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+    sa.sa_handler = on_suspend;
+    CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
+    pthread_t t;
+    CHECK_RC(pthread_create(&t, NULL, order_waiter, NULL), 0);
+    sleep_ms(20);  /* not needed for the result: lets it wait first */
+    CHECK_RC(pthread_kill(t, SIGUSR2), 0);
+    int64_t until = now_ns() + 50 * NSEC_PER_MSEC;
+    while (now_ns() < until)
+        ;
+    CHECK_RC(pthread_kill(t, SIGUSR1), 0);
+    WAIT_UNTIL(atomic_load(&suspended) && atomic_load(&restarted), 2 * TRY_MS);
+    CHECK(atomic_load(&restart_after_suspend));
+    atomic_store(&order_done, 1);
+    CHECK_RC(pthread_join(t, NULL), 0);
+    signal(SIGUSR1, SIG_DFL);
+    signal(SIGUSR2, SIG_DFL);
+}
+
 /* ---- the rest ---- */
 
 static void *idle(void *arg)
@@ -344,5 +421,6 @@ int main(void)
     kill_started(suspender);
     run_blocker();
     run_sigqueue();
+    run_order();
     return 0;
 }
