@@ -167,6 +167,7 @@ SHIM_EXPORT int system(const char *cmd)
 
 SHIM_EXPORT FILE *popen(const char *cmd, const char *mode)
 {
+	shim_real();
 	fork_epoch_bump();
 	return real.popen(cmd, mode);
 }
@@ -174,6 +175,7 @@ SHIM_EXPORT FILE *popen(const char *cmd, const char *mode)
 SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	shim_real();
 	fork_epoch_bump();
 	return real.posix_spawn(pid, path, fa, attr, argv, envp);
 }
@@ -181,6 +183,7 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file
 SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	shim_real();
 	fork_epoch_bump();
 	return real.posix_spawnp(pid, file, fa, attr, argv, envp);
 }

@@ -62,6 +62,7 @@ static void stream_fd_ends(FILE *f)
 
 SHIM_EXPORT int fclose(FILE *f)
 {
+	shim_real();
 	stream_fd_ends(f);
 	return real.fclose(f);
 }
@@ -74,12 +75,14 @@ SHIM_EXPORT int pclose(FILE *f)
 
 SHIM_EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
 {
+	shim_real();
 	stream_fd_ends(f);
 	return real.freopen(path, mode, f);
 }
 
 SHIM_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
 {
+	shim_real();
 	stream_fd_ends(f);
 	return real.freopen64(path, mode, f);
 }
@@ -111,6 +114,7 @@ SHIM_EXPORT int fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	long arg = va_arg(ap, long);
 	va_end(ap);
+	shim_real();
 	if (cmd == F_SETLKW || cmd == F_OFD_SETLKW)
 		return HANDOFF_CANCEL(true, real.fcntl(fd, cmd, arg));
 	int r = real.fcntl(fd, cmd, arg);
@@ -132,6 +136,7 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
+	shim_real();
 	int r = real.ioctl(fd, req, arg);
 	if (req == FIONBIO)
 		fdstate_changed(fd);

@@ -26,6 +26,14 @@ static inline struct g *shim_g(void)
 	return getg_user();
 }
 
+/* For a call that goes to glibc's own whoever calls: resolves the real
+ * table first (a library's constructor may call it before goshim's runs,
+ * as libselinux's does with stdio under ls). */
+static inline void shim_real(void)
+{
+	(void)rt_init();
+}
+
 /* The program's signal handlers running on this thread: signal.c's
  * trampoline records the stack address of its frame for each, innermost
  * last, in the running G's TLS (its M's when no G runs). */

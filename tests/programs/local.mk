@@ -106,6 +106,18 @@ tests_programs_libtls_dep_la_LDFLAGS = -rpath /nowhere -avoid-version
 tests_programs_libtls_dl_la_SOURCES = tests/programs/tls_dl.c
 tests_programs_libtls_dl_la_LDFLAGS = -module -rpath /nowhere -avoid-version
 
+# A linked library whose constructor makes interposed calls, perhaps
+# before goshim's constructor has run.
+check_LTLIBRARIES += tests/programs/libctor_calls.la
+tests_programs_libctor_calls_la_SOURCES = tests/programs/ctor_calls_lib.c
+tests_programs_libctor_calls_la_LDFLAGS = -rpath /nowhere -avoid-version
+
+check_PROGRAMS += tests/programs/ctor_calls
+tests_programs_ctor_calls_SOURCES = tests/programs/ctor_calls.c
+tests_programs_ctor_calls_CFLAGS = $(tests_programs_cflags)
+tests_programs_ctor_calls_LDFLAGS = $(tests_programs_ldflags) -no-install
+tests_programs_ctor_calls_LDADD = tests/programs/libctor_calls.la
+
 check_PROGRAMS += tests/programs/tls_vars
 tests_programs_tls_vars_SOURCES = tests/programs/tls_vars.c
 tests_programs_tls_vars_CFLAGS = $(tests_programs_cflags)
@@ -274,6 +286,7 @@ tests_programs_ptests = \
 	tests/programs/cancel_cxx.ptest \
 	tests/programs/cancel_stress.ptest \
 	tests/programs/cond_semantics.ptest \
+	tests/programs/ctor_calls.ptest \
 	tests/programs/create_join_batches.ptest \
 	tests/programs/cxx_sync.ptest \
 	tests/programs/deep_recursion.ptest \
