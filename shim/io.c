@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "io.h"
@@ -75,6 +76,18 @@ static void io_kick_peer(int fd, uint32_t events)
 		netpoll_kick(peer, events & EPOLLOUT ? EPOLLIN : EPOLLOUT);
 }
 
+/* A regular file or block device, whose reads and writes O_NONBLOCK does
+ * not make non-blocking (RWF_NOWAIT's EAGAIN is a page-cache miss there:
+ * GNU tar opens every file O_NONBLOCK).  The fds goshim saw made are
+ * sockets and pipes. */
+static bool io_disk(int fd)
+{
+	struct stat st;
+	if (fdstate_snapshot(fd) || rt_syscall2(SYS_fstat, fd, &st) != 0)
+		return false;
+	return S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+}
+
 /* After EAGAIN, fdstate knowing nothing: whether the program's fd is
  * non-blocking (its EAGAIN stands).  Else the wait's deadline, if not read
  * yet, goes into *deadline, and fdstate learns what the kernel said. */
@@ -115,7 +128,7 @@ static long io_call_until(int fd, uint32_t events, int timeo_opt, io_try_fn try,
 			if (r == -EAGAIN) {
 				known = fdstate_blocking(fd, timeo_opt);
 				if (!known && io_learn(fd, timeo_opt, deadline))
-					return r;
+					return io_disk(fd) ? io_blocking(try, arg) : r;
 			} else {
 				probe = false;
 			}
@@ -214,7 +227,8 @@ long io_rw(struct iovop *op, bool all)
 	 * blocking call would have waited (for room, or for MSG_WAITALL's
 	 * data); the rest goes without name or control data, which the
 	 * first part carried. */
-	if ((size_t)r >= want || io_nonblocking(op->fd) || (!op->write && !sock_stream(op->fd)))
+	if ((size_t)r >= want || (io_nonblocking(op->fd) && !io_disk(op->fd)) ||
+	    (!op->write && !sock_stream(op->fd)))
 		return r;
 	struct iovec *rest = malloc(sizeof *rest * (size_t)cnt);
 	if (!rest)

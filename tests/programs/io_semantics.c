@@ -17,6 +17,9 @@
  * - epoll_wait in a thread running an echo loop over 16 socketpairs, 16,000
  *   round trips; a timeout returns 0; EINVAL for maxevents <= 0 or a fd
  *   that is no epoll instance, EBADF for a closed one.
+ * - A regular file the program set O_NONBLOCK on, its pages dropped from
+ *   the page cache: an 8 MiB write goes in whole, the reads wait for the
+ *   disk and never fail with EAGAIN.
  * - O_NONBLOCK, however set (SOCK_NONBLOCK, accept4, fcntl, FIONBIO), gives
  *   EAGAIN at once and shows in F_GETFL exactly while it is set; so does
  *   MSG_DONTWAIT on a blocking socket; a non-blocking write into a pipe
@@ -1123,6 +1126,41 @@ static void test_event_fds(void)
     CHECK(close(tfd) == 0);
 }
 
+/* O_NONBLOCK means nothing to a regular file: a read of pages not in
+ * the page cache waits for the disk, and a write goes in whole (GNU tar
+ * opens every file it archives O_NONBLOCK).  The file's pages are dropped
+ * from the cache first, so that the data must come from the disk. */
+static void test_nonblocking_file(void)
+{
+    char path[] = "/tmp/goshim-io-semantics-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(unlink(path) == 0);
+    enum { SIZE = 8 << 20 };
+    uint8_t *buf = malloc(SIZE);
+    CHECK(buf != NULL);
+    for (size_t i = 0; i < SIZE; i++)
+        buf[i] = (uint8_t)(i * 7 + i / 4096);
+    set_nonblocking(fd, 1);
+    CHECK(write(fd, buf, SIZE) == SIZE);
+    CHECK(fsync(fd) == 0);
+    CHECK(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+    CHECK(lseek(fd, 0, SEEK_SET) == 0);
+    uint8_t *got = malloc(SIZE);
+    CHECK(got != NULL);
+    size_t total = 0;
+    while (total < SIZE) {
+        ssize_t n = read(fd, got + total, SIZE - total);
+        CHECK(n > 0);
+        total += (size_t)n;
+    }
+    CHECK(read(fd, got, 1) == 0);
+    CHECK(memcmp(buf, got, SIZE) == 0);
+    CHECK(close(fd) == 0);
+    free(got);
+    free(buf);
+}
+
 int main(void)
 {
     static const struct {
@@ -1134,6 +1172,7 @@ int main(void)
         { "test_select", test_select },
         { "test_epoll", test_epoll },
         { "test_nonblocking", test_nonblocking },
+        { "test_nonblocking_file", test_nonblocking_file },
         { "test_connect_flags", test_connect_flags },
         { "test_blocking", test_blocking },
         { "test_pingpong", test_pingpong },
