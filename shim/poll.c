@@ -7,8 +7,8 @@
  * G on netpoll for all the fds, with the timeout as a timer, then asks
  * again.  An epoll instance is itself pollable: epoll_wait waits on it.
  * The signal mask of ppoll, pselect and epoll_pwait applies to the kernel
- * calls (a pending signal it unblocks is delivered, EINTR), not yet to the
- * G's wait.
+ * calls (a pending signal it unblocks is delivered, EINTR) and is the G's
+ * while it waits (wait_mask_enter).
  *
  * All are cancellation points: a request acts on entry, and when it ended
  * the wait (-EINTR from netpoll_wait or the hand-off).
@@ -68,6 +68,35 @@ static int fdwait_park(struct fdwait *w, int64_t deadline)
 }
 
 
+/* ppoll, pselect and epoll_pwait put mask in place for their wait,
+ * atomically (GNU make blocks SIGCHLD and waits for it in pselect on its
+ * jobserver pipe): the G's mask is mask while it waits in netpoll, so that
+ * a signal mask lets through ends the wait with EINTR, as the kernel's
+ * call ends; the mask it had is back after.  Returns that one. */
+static uint64_t wait_mask_enter(struct g *gp, const sigset_t *mask)
+{
+	uint64_t mine = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
+	if (!mask)
+		return mine;
+	uint64_t m = *(const uint64_t *)mask & ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
+	if (m != mine) {
+		atomic_store_explicit(&gp->sigmask, m, memory_order_relaxed);
+		m_setmask(gp->m, m);
+		sigintr_mask_changed(mine, m);
+	}
+	return mine;
+}
+
+static void wait_mask_leave(struct g *gp, uint64_t mine)
+{
+	uint64_t m = atomic_load_explicit(&gp->sigmask, memory_order_relaxed);
+	if (m == mine)
+		return;
+	atomic_store_explicit(&gp->sigmask, mine, memory_order_relaxed);
+	m_setmask(gp->m, mine);
+	sigintr_mask_changed(m, mine);
+}
+
 /* The deadline of a relative timeout: -1 for none (NULL), 0 for a zero
  * one (look, do not wait); false when ts is invalid (EINVAL). */
 static bool ts_deadline(const struct timespec *ts, int64_t *deadline)
@@ -105,6 +134,8 @@ static long do_ppoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, const si
 	for (nfds_t i = 0; i < nfds; i++)
 		if (fds[i].fd >= 0)
 			fdwait_add(&w, fds[i].fd, (uint16_t)fds[i].events);
+	struct g *gp = getg_user();
+	uint64_t mine = wait_mask_enter(gp, mask);
 	for (;;) {
 		int e = fdwait_park(&w, deadline);
 		if (e == -ETIMEDOUT || e == -EINTR) {
@@ -112,6 +143,7 @@ static long do_ppoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, const si
 			break;
 		}
 		if (e < 0) {
+			wait_mask_leave(gp, mine);
 			fdwait_free(&w);
 			goto blocking;
 		}
@@ -119,6 +151,7 @@ static long do_ppoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, const si
 		if (r != 0)
 			break;
 	}
+	wait_mask_leave(gp, mine);
 	fdwait_free(&w);
 	return r;
 blocking:;
@@ -207,6 +240,8 @@ static long do_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t dead
 			fdwait_add(&w, fd, ev);
 	}
 	bool fallback = false;
+	struct g *gp = getg_user();
+	uint64_t mine = wait_mask_enter(gp, mask);
 	for (;;) {
 		int e = fdwait_park(&w, deadline);
 		if (e == -ETIMEDOUT) {
@@ -233,6 +268,7 @@ static long do_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t dead
 		if (r != 0)
 			break;
 	}
+	wait_mask_leave(gp, mine);
 	fdwait_free(&w);
 	if (fallback)
 		goto restore;
@@ -318,19 +354,24 @@ static long do_epoll(int epfd, struct epoll_event *evs, int max, int64_t deadlin
 	long r = rt_syscall6(SYS_epoll_pwait, epfd, evs, max, 0, mask, 8);
 	if (r != 0 || deadline == 0)
 		return r;
+	struct g *gp = getg_user();
+	uint64_t mine = wait_mask_enter(gp, mask);
 	for (;;) {
 		int e = netpoll_wait(&n, 1, deadline, WAIT_POLL);
 		netpoll_prepare(&n);
-		if (e == -ETIMEDOUT)
-			return 0;
-		if (e == -EINTR)
-			return e;
+		if (e == -ETIMEDOUT || e == -EINTR) {
+			wait_mask_leave(gp, mine);
+			return e == -EINTR ? e : 0;
+		}
 		if (e < 0 && e != -EBADF)
 			break;
 		r = rt_syscall6(SYS_epoll_pwait, epfd, evs, max, 0, mask, 8);
-		if (r != 0)
+		if (r != 0) {
+			wait_mask_leave(gp, mine);
 			return r;
+		}
 	}
+	wait_mask_leave(gp, mine);
 	/* The blocking call in whole milliseconds, rounded up: epoll_pwait2
 	 * is younger than the kernels goshim runs on. */
 	int ms = -1;

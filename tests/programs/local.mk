@@ -254,6 +254,11 @@ tests_programs_fd_shared_SOURCES = tests/programs/fd_shared.c
 tests_programs_fd_shared_CFLAGS = $(tests_programs_cflags)
 tests_programs_fd_shared_LDFLAGS = $(tests_programs_ldflags)
 
+check_PROGRAMS += tests/programs/pselect_mask
+tests_programs_pselect_mask_SOURCES = tests/programs/pselect_mask.c
+tests_programs_pselect_mask_CFLAGS = $(tests_programs_cflags)
+tests_programs_pselect_mask_LDFLAGS = $(tests_programs_ldflags)
+
 check_PROGRAMS += tests/programs/io_eintr
 tests_programs_io_eintr_SOURCES = tests/programs/io_eintr.c
 tests_programs_io_eintr_CFLAGS = $(tests_programs_cflags)
@@ -307,6 +312,7 @@ tests_programs_ptests = \
 	tests/programs/philosophers.ptest \
 	tests/programs/pipe_inherit.ptest \
 	tests/programs/prodcons.ptest \
+	tests/programs/pselect_mask.ptest \
 	tests/programs/pshared.ptest \
 	tests/programs/pshared_handoff.ptest \
 	tests/programs/pthread_kill.ptest \
