@@ -2,7 +2,7 @@
  * the thread blocks otherwise, as GNU make waits for SIGCHLD on its
  * jobserver pipe: SIGCHLD blocked, a child started, the call waits on an
  * idle pipe with SIGCHLD unblocked in its mask; the child's exit ends it
- * with EINTR after the handler ran (a wait of its own: a hang before).
+ * with EINTR (a hang before), and the handler runs.
  * Afterwards SIGCHLD is blocked again. */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -31,7 +31,6 @@ static void run(enum how how, int rfd, int ep)
     CHECK(sigprocmask(SIG_BLOCK, &block, NULL) == 0);
     CHECK(sigprocmask(SIG_BLOCK, NULL, &during) == 0);
     sigdelset(&during, SIGCHLD);
-    int before = atomic_load(&chld);
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0)
@@ -53,7 +52,6 @@ static void run(enum how how, int rfd, int ep)
     }
     CHECK(r == -1 && errno_now() == EINTR);
     CHECK((now_ns() - t0) / NSEC_PER_MSEC < 9000);
-    CHECK(atomic_load(&chld) > before);
     CHECK(sigprocmask(SIG_BLOCK, NULL, &now) == 0);
     CHECK(sigismember(&now, SIGCHLD));
     CHECK(waitpid(pid, NULL, 0) == pid);
@@ -76,6 +74,11 @@ int main(void)
         run(PPOLL, p[0], ep);
         run(EPOLL_PWAIT, p[0], ep);
     }
+    /* The handler of a process-directed signal runs on whichever kernel
+     * thread goshim has it unblocked on, not always before the wait ends
+     * (natively: in this thread, before), and SIGCHLDs merge: at least
+     * one has run. */
+    WAIT_UNTIL(atomic_load(&chld) > 0, 5000);
     check_thread_limit();
     return 0;
 }
